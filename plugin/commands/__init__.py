@@ -1,0 +1,1 @@
+"""Subcommands of `cpt-plugin`; see plugin/cli.py for how a module here joins the CLI."""
