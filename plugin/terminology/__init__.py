@@ -1,9 +1,27 @@
-"""The terminology area. Wired into the app by init_app(app)."""
+"""The terminology area: the registry of published resources and the FHIR API over it."""
 
 from __future__ import annotations
 
-from flask import Flask
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from plugin.config import resolve_path
+from plugin.terminology.registry import Registry, load_registry
+
+EXTENSION_KEY = "terminology_registry"
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's blueprints, hooks and CLI pieces on the app."""
+    """Load fhir_bundles/ plus configured extra folders and packages into the app's registry."""
+    settings = app.config["PLUGIN"]
+    content = settings["content"]
+    folders = [Path(content["fhir_bundles"])]
+    folders += [resolve_path(settings, p) for p in content.get("paths", [])]
+    packages = [resolve_path(settings, p) for p in content.get("packages", [])]
+    app.extensions[EXTENSION_KEY] = load_registry(folders, packages)
+
+
+def get_registry(app: Flask | None = None) -> Registry:
+    """The shared registry of the given (or current) app."""
+    return (app or current_app).extensions[EXTENSION_KEY]

@@ -1,0 +1,169 @@
+"""Loading is separate from answering: the registry holds every terminology resource we know of.
+
+Resources are plain FHIR JSON dicts, indexed by canonical `url` and by `url|version`. A request that
+carries `tx-resource` parameters gets an overlay: a registry that sees those resources first and
+falls back to the shared one, so nothing leaks between requests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import tarfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+TERMINOLOGY_TYPES = frozenset({"CodeSystem", "ValueSet", "ConceptMap", "NamingSystem"})
+# Resources we also serve read/search for, though no terminology operation works on them.
+CONFORMANCE_TYPES = TERMINOLOGY_TYPES | {"Questionnaire"}
+
+
+class LoadError(ValueError):
+    """A file or package that cannot be loaded; the message names it."""
+
+
+@dataclass
+class Registry:
+    """Canonical resources by url and url|version; optionally layered over a parent registry."""
+
+    parent: Registry | None = None
+    _by_url: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _by_id: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _origin: dict[int, str] = field(default_factory=dict)
+
+    def add(self, resource: dict[str, Any], origin: str = "") -> None:
+        """Index one resource; a later resource with the same url|version replaces the earlier one."""
+        rtype = resource.get("resourceType")
+        if rtype not in CONFORMANCE_TYPES:
+            raise LoadError(f"{origin or 'resource'}: resourceType {rtype!r} is not a terminology resource")
+        url = resource.get("url")
+        if url:
+            versions = self._by_url.setdefault(url, [])
+            version = resource.get("version")
+            versions[:] = [r for r in versions if r.get("version") != version]
+            versions.append(resource)
+        if resource.get("id"):
+            self._by_id[(rtype, resource["id"])] = resource
+        self._origin[id(resource)] = origin
+
+    def add_all(self, resources: Iterable[tuple[dict[str, Any], str]]) -> None:
+        for resource, origin in resources:
+            self.add(resource, origin)
+
+    def overlay(self) -> Registry:
+        """A per-request registry: what is added to it is seen first, the shared registry after."""
+        return Registry(parent=self)
+
+    def versions(self, url: str) -> list[dict[str, Any]]:
+        """Every version of a canonical, this layer's first."""
+        own = list(self._by_url.get(url, []))
+        inherited = self.parent.versions(url) if self.parent else []
+        own_versions = {r.get("version") for r in own}
+        return own + [r for r in inherited if r.get("version") not in own_versions]
+
+    def get(self, canonical: str, version: str | None = None) -> dict[str, Any] | None:
+        """Resolve `url`, `url|version` or (url, version); without a version, the latest one."""
+        url, _, pinned = canonical.partition("|")
+        version = version or pinned or None
+        candidates = self.versions(url)
+        if version is not None:
+            return next((r for r in candidates if r.get("version") == version), None)
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return candidates[0]
+        return max(candidates, key=lambda r: _version_key(r.get("version")))
+
+    def by_id(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+        found = self._by_id.get((resource_type, resource_id))
+        if found is None and self.parent is not None:
+            return self.parent.by_id(resource_type, resource_id)
+        return found
+
+    def resources(self, resource_type: str | None = None) -> Iterator[dict[str, Any]]:
+        seen: set[tuple[str, str]] = set()
+        layer: Registry | None = self
+        while layer is not None:
+            for (rtype, rid), resource in layer._by_id.items():
+                if (resource_type is None or rtype == resource_type) and (rtype, rid) not in seen:
+                    seen.add((rtype, rid))
+                    yield resource
+            layer = layer.parent
+
+    def origin(self, resource: dict[str, Any]) -> str:
+        layer: Registry | None = self
+        while layer is not None:
+            if id(resource) in layer._origin:
+                return layer._origin[id(resource)]
+            layer = layer.parent
+        return ""
+
+
+def _version_key(version: str | None) -> tuple[Any, ...]:
+    """Order versions numerically where they are dotted numbers, else as text."""
+    if not version:
+        return (0,)
+    parts: list[Any] = []
+    for piece in version.replace("-", ".").split("."):
+        parts.append((1, int(piece), "") if piece.isdigit() else (0, 0, piece))
+    return (1, *parts)
+
+
+def iter_directory(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every terminology resource in the JSON files under `path` (Bundles are opened)."""
+    for file in sorted(path.rglob("*.json")):
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise LoadError(f"{file}: cannot read JSON: {exc}") from exc
+        yield from _terminology_resources(data, str(file))
+
+
+def iter_package(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every terminology resource in a FHIR NPM package tarball (package/*.json)."""
+    try:
+        archive = tarfile.open(path, "r:*")
+    except (OSError, tarfile.TarError) as exc:
+        raise LoadError(f"{path}: not a readable package tarball: {exc}") from exc
+    with archive:
+        for member in sorted(archive.getmembers(), key=lambda m: m.name):
+            if not (member.isfile() and member.name.endswith(".json")):
+                continue
+            if member.name.rsplit("/", 1)[-1] in {"package.json", ".index.json"}:
+                continue
+            handle = archive.extractfile(member)
+            if handle is None:
+                continue
+            try:
+                data = json.load(io.TextIOWrapper(handle, encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise LoadError(f"{path}!{member.name}: cannot read JSON: {exc}") from exc
+            yield from _terminology_resources(data, f"{path}!{member.name}")
+
+
+def _terminology_resources(data: Any, origin: str) -> Iterator[tuple[dict[str, Any], str]]:
+    if not isinstance(data, dict):
+        return
+    if data.get("resourceType") == "Bundle":
+        for index, entry in enumerate(data.get("entry") or []):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("resourceType") in CONFORMANCE_TYPES:
+                yield resource, f"{origin}#entry[{index}]"
+    elif data.get("resourceType") in CONFORMANCE_TYPES:
+        yield data, origin
+
+
+def load_registry(folders: Iterable[Path], packages: Iterable[Path] = ()) -> Registry:
+    registry = Registry()
+    for folder in folders:
+        if not folder.is_dir():
+            raise LoadError(f"{folder}: content folder does not exist")
+        registry.add_all(iter_directory(folder))
+    for package in packages:
+        registry.add_all(iter_package(package))
+    return registry
