@@ -108,9 +108,7 @@ def _version_key(version: str | None) -> tuple[Any, ...]:
     """Order versions numerically where they are dotted numbers, else as text."""
     if not version:
         return (0,)
-    parts: list[Any] = []
-    for piece in version.replace("-", ".").split("."):
-        parts.append((1, int(piece), "") if piece.isdigit() else (0, 0, piece))
+    parts = [(1, int(p), "") if p.isdigit() else (0, 0, p) for p in version.replace("-", ".").split(".")]
     return (1, *parts)
 
 
@@ -127,7 +125,7 @@ def iter_directory(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
 def iter_package(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
     """Every terminology resource in a FHIR NPM package tarball (package/*.json)."""
     try:
-        archive = tarfile.open(path, "r:*")
+        archive = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by the `with` below
     except (OSError, tarfile.TarError) as exc:
         raise LoadError(f"{path}: not a readable package tarball: {exc}") from exc
     with archive:
