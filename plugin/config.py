@@ -70,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
         "log": "stderr",
         "database": True,
     },
+    "sandbox": {"patients_dirs": ["var/sandbox/imported"]},  # folders of imported patients the sandbox serves
 }
 
 ISSUER_KEYS = {"iss", "jwks_file", "jwks", "jku_allowlist", "fhir_servers", "algorithms", "tenants"}
@@ -326,6 +327,8 @@ def validate_settings(settings: dict[str, Any]) -> None:
     audit = settings["audit"]
     _check_type("audit.log", audit["log"], str, '"stderr", "stdout", "off" or a file path')
     _check_type("audit.database", audit["database"], bool, "true or false")
+
+    _string_list("sandbox.patients_dirs", settings["sandbox"]["patients_dirs"])
 
     for name, check in _EXTRA_CHECKS.items():
         check(settings[name])
