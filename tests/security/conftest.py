@@ -23,8 +23,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from plugin.app import create_app
 from tests.conftest import LiveServer
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SANDBOX_JWKS = SHARED / "cds-hooks" / "sandbox-jwks.json"
+# The public JWKS of the public CDS Hooks Sandbox (cds-hooks/sandbox, Apache-2.0), shipped with the code.
+SANDBOX_JWKS = Path(__file__).resolve().parents[2] / "plugin" / "security" / "jwks" / "cds-hooks-sandbox.json"
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_KID = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"
 
