@@ -17,7 +17,9 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 def published_files() -> list[Path]:
-    return sorted(p for p in FHIR_BUNDLES.rglob("*.json") if "synthetic" not in p.relative_to(FHIR_BUNDLES).parts)
+    return sorted(
+        p for p in FHIR_BUNDLES.rglob("*.json") if "synthetic" not in p.relative_to(FHIR_BUNDLES).parts
+    )
 
 
 class Content:
@@ -50,7 +52,6 @@ class Content:
             for concept in include.get("concept", []):
                 codes.add((include["system"], concept["code"]))
         return codes
-
 
     @staticmethod
     def prop(concept: dict[str, Any], code: str) -> Any:

@@ -1,4 +1,4 @@
-"""Age-split counterparts both ways, the approach/age map, and the age value sets (insertion and whole family)."""
+"""Age-split counterparts both ways, the approach/age map, and the age value sets."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ AGE_BAND = "https://fhir.cpt-plugin.org/CodeSystem/ecmo-age-band"
 AXIS = "https://fhir.cpt-plugin.org/CodeSystem/ecmo-procedure-axis"
 # under-6 code, 6-and-older code: insert, reposition, remove x percutaneous, open, central (domain file 1a).
 PAIRS = [
-    ("33951", "33952"), ("33953", "33954"), ("33955", "33956"),
-    ("33957", "33958"), ("33959", "33962"), ("33963", "33964"),
-    ("33965", "33966"), ("33969", "33984"), ("33985", "33986"),
+    ("33951", "33952"),
+    ("33953", "33954"),
+    ("33955", "33956"),
+    ("33957", "33958"),
+    ("33959", "33962"),
+    ("33963", "33964"),
+    ("33965", "33966"),
+    ("33969", "33984"),
+    ("33985", "33986"),
 ]
 NO_AGE_SPLIT = {"33946", "33947", "33948", "33949", "33987", "33988", "33989"}
 
@@ -26,7 +32,9 @@ def age_map(content: Any) -> dict[str, list[dict]]:
 
 
 @pytest.mark.parametrize(("young", "older"), PAIRS)
-def test_each_age_split_pair_maps_both_ways_with_the_target_age_band(content: Any, young: str, older: str) -> None:
+def test_each_age_split_pair_maps_both_ways_with_the_target_age_band(
+    content: Any, young: str, older: str
+) -> None:
     mapped = age_map(content)
     [to_older] = mapped[young]
     [to_young] = mapped[older]
@@ -62,8 +70,12 @@ def _approach_targets(content: Any) -> dict[tuple, str]:
     keyed = {}
     for element in group["element"]:
         for target in element["target"]:
-            axes = tuple(sorted((d["property"].rsplit("#", 1)[-1].rsplit("/", 1)[-1], d["value"])
-                                for d in target["dependsOn"]))
+            axes = tuple(
+                sorted(
+                    (d["property"].rsplit("#", 1)[-1].rsplit("/", 1)[-1], d["value"])
+                    for d in target["dependsOn"]
+                )
+            )
             key = (element["code"], axes)
             assert key not in keyed, f"{key} maps to two codes"
             keyed[key] = target["code"]
@@ -77,10 +89,7 @@ def test_the_approach_map_derives_every_family_code_from_its_properties(content:
     for code, concept in cpt.items():
         if content.prop(concept, "modifier"):
             continue
-        axes = []
-        for prop in ("approach", "ecmo-mode"):
-            if content.prop(concept, prop):
-                axes.append((prop, content.prop(concept, prop)))
+        axes = [(p, content.prop(concept, p)) for p in ("approach", "ecmo-mode") if content.prop(concept, p)]
         if content.prop(concept, "age-max") == 5:
             axes.append(("ecmo-age-band", "under-6"))
         elif content.prop(concept, "age-min") == 6:

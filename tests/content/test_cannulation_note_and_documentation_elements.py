@@ -7,8 +7,16 @@ from typing import Any
 DOC = "https://fhir.cpt-plugin.org/CodeSystem/ecmo-documentation-element"
 TOPIC = "https://fhir.cpt-plugin.org/CodeSystem/cds-card-topic"
 ELEMENTS = {
-    "indication", "consent", "ecmo-mode", "cannula-size", "cannula-site", "approach", "imaging-guidance",
-    "complications", "concurrent-procedures", "disposition",
+    "indication",
+    "consent",
+    "ecmo-mode",
+    "cannula-size",
+    "cannula-site",
+    "approach",
+    "imaging-guidance",
+    "complications",
+    "concurrent-procedures",
+    "disposition",
 }
 
 
@@ -50,7 +58,11 @@ def test_cannula_details_repeat_per_cannula(content: Any) -> None:
     q = content.get("Questionnaire/ecmo-cannulation-note")
     [cannula] = [i for i in q["item"] if i["linkId"] == "cannula"]
     assert cannula["repeats"] is True
-    assert {c["code"] for i in cannula["item"] for c in i["code"]} == {"cannula-size", "cannula-site", "approach"}
+    assert {c["code"] for i in cannula["item"] for c in i["code"]} == {
+        "cannula-size",
+        "cannula-site",
+        "approach",
+    }
 
 
 def test_answer_value_sets_offer_the_mode_approach_and_imaging_answers(content: Any) -> None:
@@ -67,8 +79,14 @@ def test_answer_value_sets_offer_the_mode_approach_and_imaging_answers(content: 
 
 def test_card_topics_are_the_six_codes_with_definitions(content: Any) -> None:
     topics = content.concepts(TOPIC)
-    assert set(topics) == {"age-criteria", "documentation", "coding-edit", "site-of-service", "payer-policy",
-                           "data-quality"}
+    assert set(topics) == {
+        "age-criteria",
+        "documentation",
+        "coding-edit",
+        "site-of-service",
+        "payer-policy",
+        "data-quality",
+    }
     assert all(t["definition"] for t in topics.values())
 
 
@@ -77,7 +95,10 @@ def test_facility_place_of_service_uses_official_cms_names(content: Any) -> None
     [include] = content.get("ValueSet/facility-place-of-service")["compose"]["include"]
     assert include["system"] == pos
     assert {c["code"]: c["display"] for c in include["concept"]} == {
-        "19": "Off Campus-Outpatient Hospital", "21": "Inpatient Hospital", "22": "On Campus-Outpatient Hospital",
-        "23": "Emergency Room – Hospital", "24": "Ambulatory Surgical Center",
+        "19": "Off Campus-Outpatient Hospital",
+        "21": "Inpatient Hospital",
+        "22": "On Campus-Outpatient Hospital",
+        "23": "Emergency Room – Hospital",
+        "24": "Ambulatory Surgical Center",
     }
     assert "11" not in {c["code"] for c in include["concept"]}

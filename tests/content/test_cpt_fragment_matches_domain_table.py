@@ -1,4 +1,4 @@
-"""The CPT fragment against the family table of the domain research (written out here, so a wrong edit fails)."""
+"""The CPT fragment against the domain family table (written out here, so a wrong edit fails)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,17 @@ CPT = "http://www.ama-assn.org/go/cpt"
 
 
 def prop(concept: dict[str, Any], code: str) -> Any:
-    return next((v for p in concept.get("property", []) if p["code"] == code
-                 for k, v in p.items() if k.startswith("value")), None)
+    return next(
+        (
+            v
+            for p in concept.get("property", [])
+            if p["code"] == code
+            for k, v in p.items()
+            if k.startswith("value")
+        ),
+        None,
+    )
+
 
 # code: (age-min, age-max, approach, action, global days, add-on) per the domain file section 1a.
 FAMILY = {
@@ -44,8 +53,28 @@ FAMILY = {
 }
 MODES = {"33946": "VV", "33947": "VA", "33948": "VV", "33949": "VA"}
 CPT_MODIFIERS = {
-    "22", "25", "26", "50", "51", "52", "53", "57", "58", "59", "62", "63", "66",
-    "73", "74", "76", "77", "78", "79", "80", "81", "82",
+    "22",
+    "25",
+    "26",
+    "50",
+    "51",
+    "52",
+    "53",
+    "57",
+    "58",
+    "59",
+    "62",
+    "63",
+    "66",
+    "73",
+    "74",
+    "76",
+    "77",
+    "78",
+    "79",
+    "80",
+    "81",
+    "82",
 }
 # Phrases of the CPT descriptor style that our own wording must not reproduce.
 DESCRIPTOR_PHRASES = [
@@ -155,8 +184,15 @@ def test_the_resource_says_the_displays_are_ours_and_carries_the_ama_statement(c
     assert "not a CPT edition" in cs["description"]
     declared = {p["code"]: p for p in cs["property"]}
     for code, kind in {
-        "age-min": "integer", "age-max": "integer", "approach": "code", "action": "code", "add-on": "boolean",
-        "global-days": "string", "modifier": "boolean", "source": "string", "as-of": "dateTime",
+        "age-min": "integer",
+        "age-max": "integer",
+        "approach": "code",
+        "action": "code",
+        "add-on": "boolean",
+        "global-days": "string",
+        "modifier": "boolean",
+        "source": "string",
+        "as-of": "dateTime",
     }.items():
         assert declared[code]["type"] == kind
         assert declared[code]["uri"].startswith("https://fhir.cpt-plugin.org/")

@@ -1,4 +1,4 @@
-"""Every published resource validates against the fhir.resources R4B models and carries its publishing metadata."""
+"""Every published resource validates with the fhir.resources R4B models and carries its metadata."""
 
 from __future__ import annotations
 
