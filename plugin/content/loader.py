@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from plugin.content.problems import Located, Problem
+from plugin.content.problems import WARNING, Located, Problem
 
 PACKAGE_SUFFIXES = (".tgz", ".tar.gz")
 
@@ -36,6 +36,12 @@ def load(paths: Iterable[Path]) -> tuple[list[tuple[str, Any]], list[Problem]]:
     """(display name, parsed JSON) for each document; unreadable ones become problems."""
     documents: list[tuple[str, Any]] = []
     problems: list[Problem] = []
+    paths = list(paths)
+    problems += [
+        Problem(display_path(folder), "", "no *.json files or packages here", WARNING)
+        for folder in paths
+        if folder.is_dir() and not any(json_files([folder]))
+    ]
     for path in json_files(paths):
         name = display_path(path)
         if not path.exists():

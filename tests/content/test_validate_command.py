@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -255,3 +256,38 @@ def test_a_cpt_code_outside_the_fragment_is_only_a_warning(
 def test_only_without_a_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--only"]) == 2
     assert "--only needs at least one PATH" in capsys.readouterr().err
+
+
+def test_an_empty_folder_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, lines = run(capsys, "--only", "--warnings", str(tmp_path))
+    assert code == 0
+    assert lines[0] == f"{tmp_path}: warning: no *.json files or packages here"
+
+
+def test_a_missing_folder_is_an_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, lines = run(capsys, "--only", str(tmp_path / "nowhere"))
+    assert code == 1
+    assert lines[0] == f"{tmp_path / 'nowhere'}: no such file or folder"
+
+
+def test_a_package_tarball_is_opened_and_checked_with_our_content(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    value_set = json.loads((ROOT / "fhir_bundles/valuesets/ecmo-mode.json").read_text(encoding="utf-8"))
+    value_set.update(url="https://example.org/ValueSet/site-modes", publisher="Example site")
+    value_set["compose"]["include"][0]["concept"].append({"code": "ECPR"})
+    member = tmp_path / "ValueSet-site-modes.json"
+    member.write_text(json.dumps(value_set), encoding="utf-8")
+    package = tmp_path / "site.tgz"
+    with tarfile.open(package, "w:gz") as archive:
+        archive.add(member, arcname="package/ValueSet-site-modes.json")
+    member.unlink()
+    code, lines = run(capsys, str(package))
+    assert code == 1
+    assert any(
+        line.startswith(
+            f"{package}!package/ValueSet-site-modes.json: ValueSet.compose.include[0].concept[2].code: "
+            "'ECPR' is not in https://fhir.cpt-plugin.org/CodeSystem/ecmo-procedure-axis"
+        )
+        for line in lines
+    ), lines
