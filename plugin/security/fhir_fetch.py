@@ -79,7 +79,9 @@ def fetch_fhir(
     session = requests.Session()
     session.trust_env = False
     try:
-        with session.get(url, headers=headers, timeout=remaining, allow_redirects=False, stream=True) as response:
+        with session.get(
+            url, headers=headers, timeout=remaining, allow_redirects=False, stream=True
+        ) as response:
             if 300 <= response.status_code < 400:
                 raise FetchError("redirect", f"answered {response.status_code}; redirects are not followed")
             if response.status_code in (404, 410):

@@ -80,7 +80,13 @@ def test_redirect_off_the_base__not_followed_and_token_not_forwarded(tmp_path: P
 
 @pytest.mark.parametrize(
     "relative",
-    ["../admin", "Patient/..%2F..%2Fadmin", "http://169.254.169.254/latest", "//evil.example.org/x", "Patient/p1#x"],
+    [
+        "../admin",
+        "Patient/..%2F..%2Fadmin",
+        "http://169.254.169.254/latest",
+        "//evil.example.org/x",
+        "Patient/p1#x",
+    ],
 )
 def test_query_leaving_the_base__refused_before_connecting(tmp_path: Path, serve, relative: str) -> None:
     listener = Recorder(body=json.dumps(PATIENT).encode())

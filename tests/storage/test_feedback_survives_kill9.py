@@ -40,6 +40,13 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [
@@ -138,8 +145,8 @@ def run_kill9_scenario(tmp_path: Path, storage_url: str) -> None:
     config = tmp_path / "plugin.toml"
     config.write_text(f'[storage]\nurl = "{storage_url}"\n[audit]\nlog = "off"\n')
     server = ServerProcess(config, tmp_path / "server.log")
-    server.start()
     try:
+        server.start()
         acknowledged, attempts = feedback_burst(server)
         assert len(acknowledged) >= KILL_AFTER_ACKS, "the burst did not get going"
         assert attempts > len(acknowledged), "the kill came after the burst, not during it"
