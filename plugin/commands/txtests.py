@@ -68,6 +68,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--timeout", type=float, default=60.0, metavar="SECONDS", help="read timeout per call (60)"
     )
     parser.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="stop calling the server after SECONDS; tests not run by then count as errors",
+    )
+    parser.add_argument(
         "--no-cache-control",
         action="store_true",
         help="always send the setup as tx-resource, even if the server offers $cache-control",
@@ -77,9 +83,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from plugin.txtests.client import ServerInfo
     from plugin.txtests.manifest import ManifestError
     from plugin.txtests.report import result_line, suite_table, summary_lines, write_report
-    from plugin.txtests.runner import RunOptions
+    from plugin.txtests.runner import RunOptions, TxResult
     from plugin.txtests.runner import run as run_tests
 
     if not args.url.startswith(("http://", "https://")):
@@ -97,14 +104,15 @@ def run(args: argparse.Namespace) -> int:
         read_timeout=args.timeout,
         cache_control=not args.no_cache_control,
         actual_dir=args.actual_dir,
+        time_budget=args.time_budget,
     )
 
-    def show(result):  # noqa: ANN001, ANN202 - a callback
+    def show(result: TxResult) -> None:
         line = result_line(result, args.verbose)
         if line:
             print(line, flush=True)
 
-    def announce(server):  # noqa: ANN001, ANN202 - a callback
+    def announce(server: ServerInfo) -> None:
         if server.unreachable:
             print(f"txtests: server unreachable: {server.unreachable}", file=sys.stderr)
         elif server.version_source == "default":

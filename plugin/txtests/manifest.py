@@ -26,7 +26,7 @@ class ManifestError(Exception):
 
 
 @dataclass(frozen=True)
-class Test:
+class TxTest:
     suite: str
     name: str
     spec: dict[str, Any]
@@ -62,7 +62,7 @@ class Test:
 class Suite:
     name: str
     spec: dict[str, Any]
-    tests: tuple[Test, ...]
+    tests: tuple[TxTest, ...]
 
     @property
     def setup(self) -> list[str]:
@@ -131,7 +131,7 @@ def load_manifest(folder: Path) -> Manifest:
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             raise ManifestError(f"{file}: a suite without a name")
         tests = tuple(
-            Test(spec["name"], str(t.get("name", "")), t)
+            TxTest(spec["name"], str(t.get("name", "")), t)
             for t in spec.get("tests", []) or []
             if isinstance(t, dict)
         )
@@ -177,7 +177,7 @@ class Selection:
             return any(self.wants_test(t) for t in suite.tests)
         return True
 
-    def wants_test(self, test: Test) -> bool:
+    def wants_test(self, test: TxTest) -> bool:
         if self.tests and test.name not in self.tests and test.id not in self.tests:
             return False
         return not (self.filter and self.filter != "*" and self.filter not in test.name)

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from plugin.txtests.runner import RunReport, TestResult
+from plugin.txtests.runner import RunReport, TxResult
 from plugin.version import __version__
 
 MAX_LINE_DETAIL = 400
@@ -19,7 +19,7 @@ def _clip(text: str, limit: int = MAX_LINE_DETAIL) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def result_line(result: TestResult, verbose: bool = False) -> str | None:
+def result_line(result: TxResult, verbose: bool = False) -> str | None:
     """The console line for one test: always for failures and errors, with -v for the rest."""
     if result.status == "fail":
         return f"FAIL {result.id}: {_clip(result.detail)}"
@@ -72,7 +72,7 @@ def suite_table(report: RunReport) -> str:
     )
 
 
-def _result_json(result: TestResult) -> dict[str, Any]:
+def _result_json(result: TxResult) -> dict[str, Any]:
     return {
         "suite": result.suite,
         "name": result.name,

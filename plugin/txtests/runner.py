@@ -28,7 +28,7 @@ from plugin.txtests.manifest import (
     ManifestError,
     Selection,
     Suite,
-    Test,
+    TxTest,
     load_manifest,
     skip_reason,
 )
@@ -54,10 +54,11 @@ class RunOptions:
     read_timeout: float = 60.0
     cache_control: bool = True
     actual_dir: Path | None = None
+    time_budget: float | None = None  # seconds; tests not started by then are reported as errors
 
 
 @dataclass
-class TestResult:
+class TxResult:
     suite: str
     name: str
     operation: str
@@ -88,7 +89,7 @@ class RunReport:
     options: RunOptions
     manifest: Manifest
     server: ServerInfo | None
-    results: list[TestResult]
+    results: list[TxResult]
     started: str
     duration_ms: int = 0
 
@@ -128,6 +129,10 @@ class _Context:
         self.server = server
         self.modes = list(options.modes)
         self.externals: dict[str, Any] | None = None
+        self.deadline = time.monotonic() + options.time_budget if options.time_budget else None
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
 
 
 def _load_externals(path: Path | None) -> dict[str, Any] | None:
@@ -144,7 +149,7 @@ def _load_externals(path: Path | None) -> dict[str, Any] | None:
 
 def run(
     options: RunOptions,
-    on_result: Callable[[TestResult], None] | None = None,
+    on_result: Callable[[TxResult], None] | None = None,
     on_server: Callable[[ServerInfo], None] | None = None,
 ) -> RunReport:
     """Run the selected tests, calling `on_server` once the server is known and `on_result` after
@@ -157,10 +162,10 @@ def run(
     client = TxClient(
         options.base_url, connect_timeout=options.connect_timeout, read_timeout=options.read_timeout
     )
-    results: list[TestResult] = []
+    results: list[TxResult] = []
     server: ServerInfo | None = None
 
-    def emit(result: TestResult) -> None:
+    def emit(result: TxResult) -> None:
         results.append(result)
         if on_result:
             on_result(result)
@@ -181,13 +186,13 @@ def run(
     return report
 
 
-def _run_suite(ctx: _Context, suite: Suite, tests: list[Test], emit: Callable[[TestResult], None]) -> None:
+def _run_suite(ctx: _Context, suite: Suite, tests: list[TxTest], emit: Callable[[TxResult], None]) -> None:
     suite_reason = skip_reason(suite.spec, ctx.modes, ctx.options.test_version)
     runnable = []
     for test in tests:
         reason = suite_reason or skip_reason(test.spec, ctx.modes, ctx.options.test_version)
         if reason:
-            emit(TestResult(suite.name, test.name, test.operation, "skipped", message=reason))
+            emit(TxResult(suite.name, test.name, test.operation, "skipped", message=reason))
         else:
             runnable.append(test)
     if not runnable:
@@ -202,7 +207,7 @@ def _run_suite(ctx: _Context, suite: Suite, tests: list[Test], emit: Callable[[T
             problem = f"suite setup: {err}"
     if problem is not None:
         for test in runnable:
-            emit(TestResult(suite.name, test.name, test.operation, "error", message=problem))
+            emit(TxResult(suite.name, test.name, test.operation, "error", message=problem))
         return
 
     cache_id = None
@@ -211,7 +216,11 @@ def _run_suite(ctx: _Context, suite: Suite, tests: list[Test], emit: Callable[[T
         cache_id, _ = ctx.client.cache_start(sent, {"X-Request-Id": f"txTests:{suite.name}/setup"})
     try:
         for test in runnable:
-            emit(_run_test(ctx, suite, test, setup, cache_id))
+            if ctx.out_of_time():
+                budget = f"time budget of {ctx.options.time_budget:g} s used up before this test"
+                emit(TxResult(suite.name, test.name, test.operation, "error", message=budget))
+            else:
+                emit(_run_test(ctx, suite, test, setup, cache_id))
     finally:
         if cache_id:
             ctx.client.cache_end(cache_id)
@@ -225,8 +234,8 @@ def _server_problem(server: ServerInfo) -> str | None:
     return None
 
 
-def _run_test(ctx: _Context, suite: Suite, test: Test, setup: list[Json], cache_id: str | None) -> TestResult:
-    result = TestResult(suite.name, test.name, test.operation, "error")
+def _run_test(ctx: _Context, suite: Suite, test: TxTest, setup: list[Json], cache_id: str | None) -> TxResult:
+    result = TxResult(suite.name, test.name, test.operation, "error")
     started = time.monotonic()
     actual: Json = None
     expected: Json = None
@@ -316,7 +325,7 @@ def build_request(operation: str, request: Json, setup: list[Json], profile: Jso
 
 
 def _call(
-    ctx: _Context, suite: Suite, test: Test, setup: list[Json], cache_id: str | None, result: TestResult
+    ctx: _Context, suite: Suite, test: TxTest, setup: list[Json], cache_id: str | None, result: TxResult
 ) -> Json:
     request_file = test.choose("request", ctx.modes)
     if request_file is None:

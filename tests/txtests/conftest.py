@@ -1,14 +1,50 @@
-"""Turn an expected response (with templates) into a concrete response a correct server could send.
-
-Used to check the scrub/sort/compare pipeline against every expected file of the pinned suite: a
-materialised response must compare equal to the file it came from.
+"""Fixtures of the txtests area: the pinned tx-ecosystem folder, and turning an expected response
+(with templates) into a concrete response a correct server could send, so the scrub/sort/compare
+pipeline can be checked against every expected file of the pinned suite.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from plugin.txtests.compare import Comparator, java_split
+
+PINNED = Path(__file__).resolve().parents[3] / "shared" / "tx-ecosystem" / "tests"
+
+
+def require_pinned(folder: Path) -> Path:
+    """The pinned subset's absence is a failure with a clear message, never a skip."""
+    if not (folder / "test-cases.json").is_file():
+        pytest.fail(
+            f"the pinned tx-ecosystem tests are missing: expected {folder}/test-cases.json "
+            "(the shared folder must sit next to the repository as ../shared)"
+        )
+    return folder
+
+
+@pytest.fixture
+def pinned_tests_dir() -> Path:
+    return require_pinned(PINNED)
+
+
+@pytest.fixture
+def require_pinned_tests() -> Callable[[Path], Path]:
+    return require_pinned
+
+
+@pytest.fixture
+def materialized() -> Callable[..., Any]:
+    return materialize
+
+
+@pytest.fixture
+def shuffled() -> Callable[[Any, Any], None]:
+    return shuffle_sorted_lists
+
 
 FIXED = {
     "$$": "anything",
