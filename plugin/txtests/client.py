@@ -32,7 +32,6 @@ OPERATIONS: dict[str, tuple[str | None, str, bool]] = {
     "translate": ("ConceptMap", "$translate", False),
     "batch-validate": ("ValueSet", "$batch-validate-code", True),
     "compare": ("ValueSet", "$compare", False),
-    "related": ("ValueSet", "$related", False),
 }
 
 

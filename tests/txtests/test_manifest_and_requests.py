@@ -103,10 +103,12 @@ def test_build_request__request_then_setup_as_tx_resource_then_profile() -> None
     assert request["parameter"] == [{"name": "url", "valueUri": "http://vs"}]  # the test file is not changed
 
 
-def test_build_request__expand_url_must_be_a_uri_as_upstream_checks() -> None:
+def test_build_request__expand_url_must_be_a_uri_or_derived_type_as_upstream_checks() -> None:
     request = {"resourceType": "Parameters", "parameter": [{"name": "url", "valueString": "http://vs"}]}
-    with pytest.raises(ManifestError, match="not a valueUri"):
+    with pytest.raises(ManifestError, match="not a uri"):
         build_request("expand", request, [], {"parameter": []})
+    request["parameter"] = [{"name": "url", "valueUrl": "http://vs"}]
+    assert build_request("expand", request, [], {"parameter": []})["parameter"] == request["parameter"]
 
 
 def test_get_or_post__only_all_primitive_parameters_go_in_a_query_string() -> None:

@@ -4,13 +4,16 @@ a small stand-in terminology server (Flask, on loopback) that records what it re
 from __future__ import annotations
 
 import json
+import random
 import socket
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 from plugin.cli import main
+from plugin.txtests import fhirjson
+from plugin.txtests.manifest import load_manifest
 
 CS_URL = "http://example.org/fhir/CodeSystem/demo"
 VS_URL = "http://example.org/fhir/ValueSet/demo"
@@ -626,3 +629,51 @@ def test_run__an_answer_with_the_wrong_status_class_fails_on_the_status(tmp_path
         "FAIL demo/lookup-german: HTTP status: expected 4xx, got 200",
         "0 passed, 1 failed",
     ]
+
+
+def test_pinned_suite__a_server_giving_every_expected_answer_passes_all_of_it(
+    serve, capsys, pinned_tests_dir, materialized, shuffled
+) -> None:
+    """A replaying stand-in answers each request (found by its X-Request-Id) with the expected file
+    filled in, lists reshuffled and server noise added: every general-mode test must pass, so any
+    failure against the real server is the server's, not the runner's."""
+    manifest = load_manifest(pinned_tests_dir)
+    tests = {f"txTests:{t.suite}/{t.name}": t for s in manifest.suites for t in s.tests}
+    rng = random.Random(5)
+    app = Flask("replay")
+    seen: list[str] = []
+
+    @app.get("/fhir/$versions")
+    def versions():
+        return jsonify(
+            {"resourceType": "Parameters", "parameter": [{"name": "default", "valueString": "5.0"}]}
+        )
+
+    @app.get("/fhir/metadata")
+    def metadata():
+        name = "capterms.json" if request.args.get("mode") == "terminology" else "capstmt.json"
+        return Response(
+            fhirjson.dumps(materialized(manifest.load(name))), content_type="application/fhir+json"
+        )
+
+    @app.route("/fhir/<path:operation>", methods=["GET", "POST"])
+    def answer(operation: str):
+        test = tests[request.headers["X-Request-Id"]]
+        seen.append(test.id)
+        body = materialized(manifest.load(test.choose("response", ["general"])))
+        shuffled(body, rng)
+        if body.get("resourceType") == "Parameters":
+            body["meta"] = {"lastUpdated": "2026-11-25T09:00:00Z"}
+            body["parameter"].append({"name": "diagnostics", "valueString": "served by the replay stand-in"})
+        status = 400 if test.http_code == "4xx" else 200
+        return Response(fhirjson.dumps(body), status, content_type="application/fhir+json")
+
+    server = serve(app)
+    status = main(["txtests", "--url", f"{server.url}/fhir", "--tests-dir", str(pinned_tests_dir)])
+
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "3 skipped (mode tx.fhir.org not selected)",
+        "445 passed, 0 failed",
+    ]
+    assert status == 0
+    assert len(seen) == 443  # 445 general-mode tests, less the two metadata ones answered from metadata
