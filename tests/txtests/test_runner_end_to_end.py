@@ -677,3 +677,75 @@ def test_pinned_suite__a_server_giving_every_expected_answer_passes_all_of_it(
     ]
     assert status == 0
     assert len(seen) == 443  # 445 general-mode tests, less the two metadata ones answered from metadata
+
+
+def test_run__defects_of_the_upstream_manifest_are_errors_of_the_tests_concerned(
+    tmp_path, serve, capsys
+) -> None:
+    """The full upstream manifest names a missing setup file (icd-11/vs1.json) and newer operations:
+    only the tests concerned become errors, the rest of the run goes on."""
+    received: list[dict] = []
+    server = serve(stand_in_server(received))
+    folder = build_folder(tmp_path / "tests")
+    manifest = json.loads((folder / "test-cases.json").read_text())
+    manifest["suites"].append(
+        {
+            "name": "broken-setup",
+            "setup": ["icd-11/vs1.json"],
+            "tests": [
+                {
+                    "name": "t1",
+                    "operation": "lookup",
+                    "request": "demo/lookup-request.json",
+                    "response": "demo/lookup-response.json",
+                }
+            ],
+        }
+    )
+    manifest["suites"].append(
+        {
+            "name": "newer",
+            "setup": [],
+            "tests": [
+                {
+                    "name": "related-all",
+                    "operation": "related",
+                    "request": "demo/lookup-request.json",
+                    "response": "demo/lookup-response.json",
+                },
+                {
+                    "name": "no-such-file",
+                    "operation": "lookup",
+                    "request": "demo/lookup-request.json",
+                    "response": "demo/missing-response.json",
+                },
+            ],
+        }
+    )
+    write(folder, "test-cases.json", manifest)
+
+    status = main(
+        [
+            "txtests",
+            "--url",
+            f"{server.url}/fhir",
+            "--tests-dir",
+            str(folder),
+            "--suite",
+            "broken-setup",
+            "--suite",
+            "newer",
+            "--suite",
+            "plain",
+        ]
+    )
+
+    assert status == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "ERROR broken-setup/t1: suite setup: file named by the manifest is missing: icd-11/vs1.json",
+        "ERROR newer/related-all: operation 'related' is not supported by this runner",
+        "ERROR newer/no-such-file: test files: file named by the manifest is missing: "
+        "demo/missing-response.json",
+        "3 of the failures are errors (no usable answer, or broken test files)",
+        "1 passed, 3 failed",
+    ]
