@@ -255,7 +255,7 @@ def _default_version(body: dict) -> str | None:
 
 def _resource_or_error(result: HttpResult, kind: str) -> tuple[Json, str | None]:
     if result.error:
-        return None, result.error
+        return None, f"GET {result.url}: {result.error}"
     if not result.ok:
         return None, f"GET {result.url} answered HTTP {result.status}"
     if not isinstance(result.body, dict) or result.body.get("resourceType") != kind:
