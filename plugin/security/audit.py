@@ -87,7 +87,9 @@ def audit_record(response: Response, latency_ms: float) -> dict[str, Any] | None
     if kind is None:
         return None
     event, service_from_path = kind
-    left: dict[str, Any] = g.get("cds_audit") or {}
+    left = g.get("cds_audit")
+    if not isinstance(left, dict):
+        left = {}
     rules = left.get("rules")
     token = g.get("cds_token")
     record: dict[str, Any] = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -169,6 +170,7 @@ class Store:
         self.url = url
         self.engine = engine_for(url)
         self.backend = self.engine.dialect.name
+        self.pid = os.getpid()
         _create_tables(self.engine)
         self._last_purge = 0.0
         self._purge_lock = threading.Lock()
