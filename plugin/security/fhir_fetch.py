@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 import orjson
 import requests
+import urllib3
 from flask import Flask
 
 from plugin.security.fetch_policy import allowed_fhir_base, current_issuer
@@ -50,6 +51,58 @@ def _target(fhir_server: str, relative: str) -> str:
     return f"{url}?{query}" if query else url
 
 
+def _narrow_read_timeout(response: requests.Response, seconds: float) -> None:
+    # urllib3 applies the read timeout per recv; shrink it as the deadline approaches so a server that
+    # trickles bytes cannot stretch the exchange. The socket is reached through urllib3's connection.
+    sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def bounded_get(url: str, *, headers: dict[str, str], stop: float, max_bytes: int) -> tuple[int, bytes]:
+    """GET `url` once: no redirects, no proxy or .netrc from the environment, the whole exchange over by
+    `stop` (a time.monotonic() instant) and at most `max_bytes` of body. 3xx bodies are not read.
+
+    The body is read one recv at a time (read1), because a buffered read of a fixed size would wait
+    for all of it however slowly it arrives.
+    """
+    left = stop - time.monotonic()
+    if left <= 0:
+        raise FetchError("timeout", "no time left for this fetch")
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        with session.get(url, headers=headers, timeout=left, allow_redirects=False, stream=True) as response:
+            if 300 <= response.status_code < 400:
+                return response.status_code, b""
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError("too-large", f"body of {declared} bytes exceeds {max_bytes}")
+            body = bytearray()
+            while True:
+                left = stop - time.monotonic()
+                if left <= 0:
+                    raise FetchError("timeout", "the body took too long")
+                _narrow_read_timeout(response, left)
+                chunk = response.raw.read1(65536, decode_content=True)
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchError("too-large", f"body exceeds {max_bytes} bytes")
+            return response.status_code, bytes(body)
+    except FetchError:
+        raise
+    except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError) as exc:
+        raise FetchError("timeout", "no answer in time") from exc
+    except (requests.ConnectionError, urllib3.exceptions.ProtocolError) as exc:
+        raise FetchError("refused", "could not connect or the connection broke") from exc
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        raise FetchError("refused", type(exc).__name__) from exc
+    finally:
+        session.close()
+
+
 def fetch_fhir(
     app: Flask,
     fhir_server: str,
@@ -66,48 +119,21 @@ def fetch_fhir(
         raise FetchError("not-allowed", "this FHIR server is not allowed for the caller")
     url = _target(fhir_server, relative)
     limits = app.config["PLUGIN"]["limits"]
-    per_fetch = float(limits["fetch_timeout_seconds"])
-    max_bytes = int(limits["fetch_max_bytes"])
-    started = time.monotonic()
-    stop = min(started + per_fetch, deadline) if deadline is not None else started + per_fetch
-    remaining = stop - started
-    if remaining <= 0:
-        raise FetchError("timeout", "no time left for this fetch")
+    stop = time.monotonic() + float(limits["fetch_timeout_seconds"])
+    if deadline is not None:
+        stop = min(stop, deadline)
     headers = {"Accept": FHIR_ACCEPT}
     if access_token:
         headers["Authorization"] = f"Bearer {access_token}"
-    session = requests.Session()
-    session.trust_env = False
+    status, body = bounded_get(url, headers=headers, stop=stop, max_bytes=int(limits["fetch_max_bytes"]))
+    if 300 <= status < 400:
+        raise FetchError("redirect", f"answered {status}; redirects are not followed", status)
+    if status in (404, 410):
+        return None
+    if status != 200:
+        raise FetchError("status", f"answered {status}", status)
     try:
-        with session.get(
-            url, headers=headers, timeout=remaining, allow_redirects=False, stream=True
-        ) as response:
-            if 300 <= response.status_code < 400:
-                raise FetchError("redirect", f"answered {response.status_code}; redirects are not followed")
-            if response.status_code in (404, 410):
-                return None
-            if response.status_code != 200:
-                raise FetchError("status", f"answered {response.status_code}", response.status_code)
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError("too-large", f"body of {declared} bytes exceeds {max_bytes}")
-            body = bytearray()
-            for chunk in response.iter_content(65536):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise FetchError("too-large", f"body exceeds {max_bytes} bytes")
-                if time.monotonic() > stop:
-                    raise FetchError("timeout", "the body took too long")
-    except requests.Timeout as exc:
-        raise FetchError("timeout", "no answer in time") from exc
-    except requests.ConnectionError as exc:
-        raise FetchError("refused", "could not connect") from exc
-    except requests.RequestException as exc:
-        raise FetchError("refused", type(exc).__name__) from exc
-    finally:
-        session.close()
-    try:
-        resource = orjson.loads(bytes(body))
+        resource = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise FetchError("invalid", "the body is not JSON") from exc
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
 
 from plugin.config import ASYMMETRIC_ALGORITHMS, ConfigError
+from plugin.security.fhir_fetch import FetchError, bounded_get
 
 log = logging.getLogger("cpt_plugin.security")
 
@@ -160,27 +160,16 @@ class JwksFetcher:
 
     def _fetch(self, url: str) -> dict[str, VerificationKey] | None:
         try:
-            with requests.get(
+            status, body = bounded_get(
                 url,
-                timeout=self.timeout_seconds,
-                allow_redirects=False,
-                stream=True,
                 headers={"Accept": "application/json"},
-            ) as response:
-                if response.status_code != 200:
-                    log.warning("JWKS fetch from %s answered %s", url, response.status_code)
-                    return None
-                body = bytearray()
-                deadline = time.monotonic() + self.timeout_seconds
-                for chunk in response.iter_content(16384):
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        log.warning("JWKS at %s is larger than %d bytes", url, self.max_bytes)
-                        return None
-                    if time.monotonic() > deadline:
-                        log.warning("JWKS fetch from %s took longer than %ss", url, self.timeout_seconds)
-                        return None
+                stop=time.monotonic() + self.timeout_seconds,
+                max_bytes=self.max_bytes,
+            )
+            if status != 200:
+                log.warning("JWKS fetch from %s answered %s", url, status)
+                return None
             return parse_jwks(json.loads(body), strict=False)
-        except (requests.RequestException, ValueError, JwkError) as exc:
+        except (FetchError, ValueError, JwkError) as exc:
             log.warning("JWKS fetch from %s failed: %s", url, exc)
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,3 +191,40 @@ def test_shared_deadline_already_spent__no_connection(tmp_path: Path, serve) -> 
         fetch(app, f"{server.url}/fhir", deadline=time.monotonic() - 1)
     assert err.value.kind == "timeout"
     assert listener.requests == []
+
+
+def test_slow_drip_with_content_length__stopped_at_the_deadline(tmp_path: Path) -> None:
+    """A declared length makes buffered readers wait for the whole chunk; the deadline must still hold."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = sock.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            )
+            conn.sendall(b'{"resourceType": "Patient", "x": "')
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}/fhir"
+    app = app_for(tmp_path, [base], fetch_timeout_seconds=0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError) as err:
+            fetch(app, base)
+    finally:
+        stop.set()
+        sock.close()
+    assert err.value.kind == "timeout"
+    assert time.monotonic() - started < 1.5
