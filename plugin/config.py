@@ -71,6 +71,11 @@ DEFAULTS: dict[str, Any] = {
         "database": True,
     },
     "sandbox": {"patients_dirs": ["var/sandbox/imported"]},  # folders of imported patients the sandbox serves
+    "terminology": {
+        # Largest $expand answered in full; more is a too-costly OperationOutcome (clients may lower it
+        # per request with the X-TOO-COSTLY-THRESHOLD header).
+        "expansion_limit": 10_000,
+    },
 }
 
 ISSUER_KEYS = {"iss", "jwks_file", "jwks", "jku_allowlist", "fhir_servers", "algorithms", "tenants"}
@@ -329,6 +334,7 @@ def validate_settings(settings: dict[str, Any]) -> None:
     _check_type("audit.database", audit["database"], bool, "true or false")
 
     _string_list("sandbox.patients_dirs", settings["sandbox"]["patients_dirs"])
+    _positive("terminology.expansion_limit", settings["terminology"]["expansion_limit"], integer=True)
 
     for name, check in _EXTRA_CHECKS.items():
         check(settings[name])
