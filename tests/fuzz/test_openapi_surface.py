@@ -67,6 +67,6 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", make_app(_FUZZ_DIR))
 
 
 @schema.parametrize()
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_generated_requests__no_server_error_and_conform(case) -> None:
     case.call_and_validate(checks=CHECKS)
