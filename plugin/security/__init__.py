@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from plugin.config import development_mode
 from plugin.security import audit, cors, responses
+from plugin.security.body_limit import ChunkedBodyLimit
 from plugin.security.jwt_auth import AuthError, TokenVerifier
 
 log = logging.getLogger("cpt_plugin.security")
@@ -123,9 +124,11 @@ def init_app(app: Flask) -> None:
                 audit.write_audit(app, record)
         return response
 
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, limit)  # type: ignore[method-assign]
+
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_err: RequestEntityTooLarge) -> Response:
-        # A chunked body has no Content-Length; werkzeug stops reading at the limit and lands here.
+        # Anything werkzeug itself refuses for size (e.g. form parts) is answered like our own check.
         return responses.too_large(limit)
 
     from plugin.openapi import init_app as init_openapi

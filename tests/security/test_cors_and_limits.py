@@ -3,6 +3,7 @@ get a 413 in the caller's dialect, over real HTTP."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,26 @@ def test_oversized_fhir_body__413_operation_outcome(tmp_path: Path, serve) -> No
     body = response.json()
     assert body["resourceType"] == "OperationOutcome"
     assert body["issue"][0]["code"] == "too-long"
+
+
+def test_chunked_body_under_the_limit__reaches_the_handler_whole(tmp_path: Path, serve) -> None:
+    server = serve(make_app(tmp_path, limits={"max_body_bytes": 10_000}))
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "url", "valueUri": "https://fhir.cpt-plugin.org/ValueSet/ecmo-ecls-family"}],
+    }
+    body = json.dumps(parameters).encode() + b" " * 5_000  # many chunks, still under the limit
+    assert len(body) < 10_000
+
+    def chunks():
+        for start in range(0, len(body), 100):
+            yield body[start : start + 100]
+
+    response = requests.post(
+        f"{server.url}/fhir/ValueSet/$expand",
+        data=chunks(),
+        headers={"Content-Type": "application/fhir+json"},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["expansion"]["contains"]
