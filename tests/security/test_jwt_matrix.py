@@ -173,6 +173,7 @@ def test_same_jti_from_another_issuer__not_a_replay(
 ) -> None:
     other = es384_signer()
     other.iss = "https://ehr.example.org"
+    (tmp_path / "keys").mkdir(exist_ok=True)
     (tmp_path / "keys" / "other.json").write_text(json.dumps(other.jwks()))
     server = serve(
         secure_app_factory(
