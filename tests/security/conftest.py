@@ -192,3 +192,88 @@ def secure_server(tmp_path_factory: pytest.TempPathFactory, signer: Signer) -> I
     server = QuickLiveServer(build_secure_app(tmp_path_factory.mktemp("secure"), signer)).start()
     yield server
     server.stop()
+
+
+# --------------------------------------------------------------------------------------------------
+# CDS Hooks requests, built here from the contract (CDS-CONTRACT.md, cds_hooks/services.json).
+
+CPT = "http://www.ama-assn.org/go/cpt"
+ORDER_SELECT = "ecmo-cannulation-order-select"
+PATIENT_ID = "pat-trust-1"
+
+
+def patient_resource(birth_date: str = "1980-02-01", name: str = "Example") -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": PATIENT_ID,
+        "name": [{"family": name, "given": ["Pat"]}],
+        "gender": "female",
+        "birthDate": birth_date,
+    }
+
+
+def empty_searchset() -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "total": 0, "entry": []}
+
+
+def order_select_body(
+    *,
+    prefetch: dict[str, Any] | None = None,
+    fhir_server: str | None = None,
+    access_token: str | None = None,
+    code: str = "33952",
+    occurrence: str = "2026-11-20",
+    patient_id: str = PATIENT_ID,
+    note: str | None = None,
+) -> dict[str, Any]:
+    order: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "id": "sr-1",
+        "status": "draft",
+        "intent": "order",
+        "code": {"coding": [{"system": CPT, "code": code}]},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "occurrenceDateTime": occurrence,
+    }
+    if note:
+        order["note"] = [{"text": note}]
+    body: dict[str, Any] = {
+        "hook": "order-select",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/doc-1",
+            "patientId": patient_id,
+            "selections": ["ServiceRequest/sr-1"],
+            "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": order}]},
+        },
+    }
+    if fhir_server is not None:
+        body["fhirServer"] = fhir_server
+    if access_token is not None:
+        body["fhirAuthorization"] = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "cpt-plugin",
+        }
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    return body
+
+
+def full_prefetch(birth_date: str = "1980-02-01", name: str = "Example") -> dict[str, Any]:
+    return {
+        "patient": patient_resource(birth_date, name),
+        "coverage": empty_searchset(),
+        "conditions": empty_searchset(),
+        "consents": empty_searchset(),
+    }
+
+
+def rule_ids(response: dict[str, Any]) -> set[str]:
+    return {card["extension"]["org.cpt-plugin.rule"]["id"] for card in response["cards"]}
+
+
+def topics(response: dict[str, Any]) -> set[str]:
+    return {card["source"]["topic"]["code"] for card in response["cards"]}
