@@ -108,8 +108,13 @@ def order(order_id: str, code: str, occurrence: str, quantity: int = 1) -> dict[
 def request(orders: list[dict[str, Any]], birth: str, payer: str | None = None) -> dict[str, Any]:
     coverage_entries = []
     if payer:
-        coverage = {"resourceType": "Coverage", "id": "cov-1", "status": "active",
-                    "beneficiary": {"reference": "Patient/prop-1"}, "payor": [{"display": payer}]}  # fmt: skip
+        coverage = {
+            "resourceType": "Coverage",
+            "id": "cov-1",
+            "status": "active",
+            "beneficiary": {"reference": "Patient/prop-1"},
+            "payor": [{"display": payer}],
+        }
         coverage_entries = [{"resource": coverage}]
     return {
         "hook": "order-select",
