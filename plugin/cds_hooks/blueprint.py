@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from plugin.cds_hooks.feedback import accept_feedback
 from plugin.cds_hooks.pipeline import CdsError, CdsHooks, precondition_outcome, run
@@ -75,6 +75,7 @@ def discovery() -> Response:
 
 @bp.post("/<service_id>")
 def call(service_id: str) -> Response:
+    g.cds_audit = {"service": service_id, "hookInstance": None, "rules": []}
     service = _service(service_id)
     body = _json_body()
     try:
@@ -85,6 +86,7 @@ def call(service_id: str) -> Response:
 
 @bp.post("/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
+    g.cds_audit = {"service": service_id, "hookInstance": None, "rules": []}
     service = _service(service_id)
     accept_feedback(current_app, get_cds(), service, _json_body())
     return json_response({})

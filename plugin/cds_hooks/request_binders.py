@@ -117,7 +117,6 @@ BINDERS.update(
                 ]
             ),
             bind_coverage,
-            (),
         ),
         "coverage-information": Binder(
             "coverage-information",
@@ -135,7 +134,6 @@ BINDERS.update(
             "prefetch-issue",
             fields_of([("request", REQUEST_FIELDS), ("issue", ["key", "reason", "affects"])]),
             bind_prefetch_issue,
-            (),
         ),
     }
 )

@@ -16,7 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from plugin.cds_hooks import request_binders  # noqa: F401 - registers the request-level binders
+from plugin.cds_hooks import edit_binders, request_binders  # noqa: F401 - they register their binders
 from plugin.cds_hooks.binders import BINDERS, Binder, Context, compile_elements
 from plugin.cds_hooks.conditions import Binding, Condition, RuleError, check_template, compile_condition
 from plugin.cds_hooks.content import load_age_bands, load_documentation

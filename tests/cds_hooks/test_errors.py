@@ -188,3 +188,46 @@ def test_fuzz__any_value_anywhere_never_gives_a_500(cds_client, path, value) -> 
     reply = cds_client.post(f"/cds-services/{ORDER_SIGN}", json=body)
     assert reply.status_code in (200, 400, 412), (path, value, reply.get_data(as_text=True))
     assert set(reply.get_json()) >= ({"cards"} if reply.status_code == 200 else {"error", "message"})
+
+
+def test_audit__service_hook_instance_and_fired_rules_left_on_g(cds_app) -> None:
+    from flask import g
+
+    body = valid_sign()
+    with cds_app.test_request_context(f"/cds-services/{ORDER_SIGN}", method="POST", json=body):
+        response = cds_app.full_dispatch_request()
+        assert response.status_code == 200
+        assert g.cds_audit == {
+            "service": ORDER_SIGN,
+            "hookInstance": body["hookInstance"],
+            "rules": [
+                "cannulation-note-elements",
+                "coverage-information",
+                "ncci-ptp-modifier-bypass",
+                "payer-policy-not-verified",
+            ],
+        }
+    with cds_app.test_request_context(f"/cds-services/{ORDER_SIGN}", method="POST", data=b"{"):
+        cds_app.full_dispatch_request()
+        assert g.cds_audit == {"service": ORDER_SIGN, "hookInstance": None, "rules": []}
+
+
+def test_issued_cards__recorded_with_topic_and_rule(call, cds_app) -> None:
+    from plugin.storage import get_store
+    from plugin.storage.store import issued_cards
+
+    response = call(ORDER_SIGN, valid_sign())
+    with get_store(cds_app).engine.connect() as conn:
+        rows = {
+            (r.card_uuid, r.topic, r.rule_id, r.hook_instance) for r in conn.execute(issued_cards.select())
+        }
+    expected = {
+        (
+            c["uuid"],
+            c["source"]["topic"]["code"],
+            c["extension"]["org.cpt-plugin.rule"]["id"],
+            valid_sign()["hookInstance"],
+        )
+        for c in response["cards"]
+    }
+    assert rows == expected and len(rows) == 3
