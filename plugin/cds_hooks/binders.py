@@ -75,7 +75,7 @@ def _base(facts: Facts, **orders: Order) -> Binding:
 def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
     bands = ctx.bands
     for order in facts.in_scope:
-        if not rule.triggered(order.code) or bands.fits(order.code, 0, 0) == "no-limit":
+        if not rule.triggered(order.code) or not bands.has_limit(order.code):
             continue
         age_min, age_max = bands.limits.get(order.code, (None, None))
         binding = _base(facts, order=order)

@@ -51,6 +51,11 @@ class AgeBands:
     band_display: dict[str, str] = field(default_factory=dict)
     concept_map: str = ""
 
+    def has_limit(self, code: str) -> bool:
+        """Does the code have an age criterion at all (a minimum above 0, or a maximum)?"""
+        age_min, age_max = self.limits.get(code, (None, None))
+        return bool(age_min) or age_max is not None
+
     def fits(self, code: str, low: int, high: int) -> str:
         """'fits', 'outside' or 'straddles' for an age range against the code's limits ('no-limit')."""
         age_min, age_max = self.limits.get(code, (None, None))

@@ -230,7 +230,16 @@ def _content_context(
     )
 
 
+def resolve_family(tables: Tables, registry: Registry) -> None:
+    """The ECMO/ECLS family (what makes a request relevant at all) is the ValueSet its facts file names."""
+    family = tables.files.get("ecmo-cannulation-family")
+    if family is None or "valueSet" not in family:
+        raise RuleError("cds_hooks/facts: ecmo-cannulation-family must name the family ValueSet")
+    tables.family = _valueset_codes(registry, family["valueSet"], "facts ecmo-cannulation-family")
+
+
 def load_rules(folder: Path, schema: dict[str, Any], tables: Tables, registry: Registry) -> RuleSet:
+    resolve_family(tables, registry)
     raw_rules = _read_rule_files(folder, schema)
     ctx = _content_context(raw_rules, tables, registry)
     return RuleSet([compile_rule(raw, file, ctx, registry) for file, raw in raw_rules], ctx)

@@ -113,8 +113,6 @@ def load_tables(folder: Path) -> Tables:
 
 def _index(tables: Tables) -> None:
     files = tables.files
-    if "ecmo-cannulation-family" in files:
-        tables.family = frozenset(files["ecmo-cannulation-family"]["codes"])
     for i, row in enumerate(files.get("ncci-ptp-practitioner", {}).get("rows", [])):
         where = f"facts ncci-ptp-practitioner rows[{i}]"
         tables.ptp.append(

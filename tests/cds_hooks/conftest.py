@@ -17,8 +17,6 @@ from plugin.app import create_app
 from plugin.cds_hooks import cards, clock
 from plugin.cds_hooks.schemas import response_problems
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-TERMINOLOGY = FIXTURES / "terminology"
 NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
 
 
@@ -26,7 +24,6 @@ def cds_settings(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
         "security": {"require_jwt": False, "issuers": []},
-        "content": {"fhir_bundles": str(TERMINOLOGY), "paths": []},
         "limits": {"fetch_timeout_seconds": 1.0},
     }
     for key, value in extra.items():

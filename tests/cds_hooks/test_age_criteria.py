@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plugin.cds_hooks.dates import anniversary
+from plugin.terminology import get_registry
 from tests.cds_hooks.stubs import (
     CPT,
     ORDER_SELECT,
@@ -28,7 +29,12 @@ def age_cards(response):
     return cards_of(response, topic="age-criteria")
 
 
-def test_day_before_6th_birthday__age_5__warning_suggests_33951(call) -> None:
+def cpt_display(app, code):
+    code_system = get_registry(app).get(CPT)
+    return next(c["display"] for c in code_system["concept"] if c["code"] == code)
+
+
+def test_day_before_6th_birthday__age_5__warning_suggests_33951(call, cds_app) -> None:
     order = service_request("sr-1", "33952", occurrence="2026-11-20", reason=True)
     response = call(ORDER_SIGN, order_sign([order], birth_date="2020-11-21"))
     [card] = age_cards(response)
@@ -45,7 +51,7 @@ def test_day_before_6th_birthday__age_5__warning_suggests_33951(call) -> None:
     assert updated["code"]["coding"][0] == {
         "system": CPT,
         "code": "33951",
-        "display": "Percutaneous peripheral ECMO cannula insertion, birth through 5 years",
+        "display": cpt_display(cds_app, "33951"),
     }
     # The full ServiceRequest, everything else unchanged.
     assert {k: v for k, v in updated.items() if k != "code"} == {

@@ -147,7 +147,7 @@ def test_broken_rule_file__app_refuses_to_start_naming_file_and_rule(
 def test_trigger_from_a_valueset_canonical(tmp_path, cds_app) -> None:
     folder = copy_content(tmp_path)
     terminology = tmp_path / "terminology"
-    shutil.copytree(PROJECT_ROOT / "tests" / "cds_hooks" / "fixtures" / "terminology", terminology)
+    terminology.mkdir()
     (terminology / "ValueSet-site.json").write_text(
         json.dumps(
             {
@@ -167,9 +167,7 @@ def test_trigger_from_a_valueset_canonical(tmp_path, cds_app) -> None:
         "non-facility-setting",
         lambda r: r.update(trigger={"valueSet": "https://example.org/ValueSet/site"}),
     )
-    app = create_app(
-        cds_settings(tmp_path, content={"cds_hooks": str(folder), "fhir_bundles": str(terminology)})
-    )
+    app = create_app(cds_settings(tmp_path, content={"cds_hooks": str(folder), "paths": [str(terminology)]}))
     rule = app.extensions["cds_hooks"].rules.by_id("non-facility-setting")
     assert rule.codes == frozenset({"33952"})
 

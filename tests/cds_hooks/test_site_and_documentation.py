@@ -53,12 +53,12 @@ def test_documentation__order_context_shows_some_elements_and_links_the_form(cal
     for shown in (
         "Indication | yes",
         "Consent | yes",
-        "ECMO mode | yes",
-        "Cannula size | yes",
-        "Cannula site | yes",
+        "ECMO mode (VA or VV) | yes",
+        "Cannula size, for each cannula | yes",
+        "Cannula vessel or site, for each cannula | yes",
     ):
         assert shown in table
-    for missing in ("Complications | not yet", "Disposition | not yet", "Imaging guidance | not yet"):
+    for missing in ("Complications | not yet", "Disposition | not yet", "Imaging guidance used | not yet"):
         assert missing in table
     assert "Fluoroscopy is included in 33952 when performed; it is not required" in table
     assert card["summary"].startswith("Note for 33952: 6 of 10")
