@@ -88,7 +88,7 @@ def call(service_id: str) -> Response:
 def feedback(service_id: str) -> Response:
     g.cds_audit = {"service": service_id, "hookInstance": None, "rules": []}
     service = _service(service_id)
-    accept_feedback(current_app, get_cds(), service, _json_body())
+    g.cds_audit["feedbackItems"] = accept_feedback(current_app, get_cds(), service, _json_body())
     return json_response({})
 
 

@@ -76,11 +76,17 @@ def relevant(orders: list[Order], tables: Tables) -> bool:
 
 def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -> dict[str, Any]:
     body = validate(cds, service, body)
-    g.cds_audit = {"service": service.id, "hookInstance": body["hookInstance"], "rules": []}
+    g.cds_audit = {
+        "service": service.id,
+        "hook": service.hook,
+        "hookInstance": body["hookInstance"],
+        "rules": [],
+    }
     # The trust area writes the audit line from g.cds_audit after the request, whatever the outcome.
     context = body["context"]
     orders = build_orders(service.hook, context, cds.tables, clock.today())
     if not relevant(orders, cds.tables):
+        g.cds_audit["cards"] = 0
         return {"cards": []}
     try:
         resolved = prefetch.resolve(app, body, service.prefetch)
@@ -99,6 +105,7 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
     findings = cds.rules.evaluate(facts)
     response = render_response(findings, facts)
     g.cds_audit["rules"] = sorted({f.rule.id for f in findings})
+    g.cds_audit["cards"] = len(response["cards"])
     issued = [
         {
             "uuid": card["uuid"],

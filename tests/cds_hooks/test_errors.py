@@ -199,7 +199,9 @@ def test_audit__service_hook_instance_and_fired_rules_left_on_g(cds_app) -> None
         assert response.status_code == 200
         assert g.cds_audit == {
             "service": ORDER_SIGN,
+            "hook": "order-sign",
             "hookInstance": body["hookInstance"],
+            "cards": 3,
             "rules": [
                 "cannulation-note-elements",
                 "coverage-information",
