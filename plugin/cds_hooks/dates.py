@@ -27,11 +27,6 @@ _TIME = (
 _DATE_RE = re.compile(rf"^{_DATE}$")
 _DATETIME_RE = re.compile(rf"^{_DATE}({_TIME})?$")
 
-LEAP_DAY_RULE = (
-    "Maryland Code, General Provisions 1-303(b): a person born on 29 February "
-    "attains an age on 1 March of a common year"
-)
-
 
 @dataclass(frozen=True)
 class DateRange:

@@ -29,7 +29,6 @@ AGE_BAND_MAP = "https://fhir.cpt-plugin.org/ConceptMap/ecmo-age-band"
 DOCUMENTATION_SYSTEM = "https://fhir.cpt-plugin.org/CodeSystem/ecmo-documentation-element"
 NOTE_QUESTIONNAIRE = "https://fhir.cpt-plugin.org/Questionnaire/ecmo-cannulation-note"
 PAYER_KINDS = ("medicare", "blue", "aetna", "cigna", "uhc", "default")
-TOPICS = ("age-criteria", "documentation", "coding-edit", "site-of-service", "payer-policy", "data-quality")
 
 
 @dataclass
