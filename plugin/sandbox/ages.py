@@ -37,9 +37,9 @@ def parse_age(spec: str) -> Age:
     if not spec.strip() or not match or not any(match.groupdict().values()):
         raise ValueError(f"age {spec!r} is not like 5y11m, 40y or 18m")
     years, months, days = (int(match.group(k) or 0) for k in ("y", "m", "d"))
-    if months >= 12 or days >= 31:
-        raise ValueError(f"age {spec!r}: months must be under 12 and days under 31")
-    return Age(years, months, days)
+    if days >= 31:
+        raise ValueError(f"age {spec!r}: days must be under 31 (use months)")
+    return Age(years + months // 12, months % 12, days)
 
 
 def parse_date(value: str) -> dt.date:
@@ -82,13 +82,22 @@ def _anniversary(birth: dt.date, months: int) -> dt.date:
 
 
 def birth_date_for(age: Age, on: dt.date) -> dt.date:
-    """The birth date that makes the patient exactly `age` old on `on`."""
+    """The birth date that makes the patient exactly `age` old on `on`.
+
+    Some ages have no such date (5y11m on 31 March needs a birth on 31 April); then the nearest
+    birth date giving that many years and months and one day more is returned.
+    """
     birth = add_months(on, -(age.years * 12 + age.months)) - dt.timedelta(days=age.days)
-    # Month-end clamping can land a day off; walk to the date whose age is exactly the one asked.
-    for candidate in (birth, birth - dt.timedelta(days=1), birth + dt.timedelta(days=1)):
-        if candidate <= on and age_on(candidate, on) == age:
+    candidates = [birth + dt.timedelta(days=offset) for offset in (0, -1, 1, -2, 2, -3, 3)]
+    candidates = [c for c in candidates if c <= on]
+    for candidate in candidates:
+        if age_on(candidate, on) == age:
             return candidate
-    raise ValueError(f"no birth date gives exactly {age} on {on}")
+    for candidate in sorted(candidates, reverse=True):
+        found = age_on(candidate, on)
+        if (found.years, found.months) == (age.years, age.months) and found.days > age.days:
+            return candidate
+    raise ValueError(f"no birth date gives {age} on {on}")
 
 
 def birth_range(birth_date: str) -> tuple[dt.date, dt.date]:
