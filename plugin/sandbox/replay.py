@@ -202,7 +202,7 @@ def table(outcomes: list[Outcome]) -> str:
         rows.append((outcome.scenario, outcome.hook, outcome.status, got))
     widths = [max(len(r[i]) for r in [("scenario", "hook", "result", "cards"), *rows]) for i in range(3)]
     lines = [f"{'scenario':<{widths[0]}}  {'hook':<{widths[1]}}  {'result':<{widths[2]}}  cards"]
-    lines.append("-" * (sum(widths) + 6 + 5))
+    lines.append("-" * (sum(widths) + 6 + 40))
     lines.extend(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows)
     failures = [o for o in outcomes if o.status == "FAIL"]
     for outcome in failures:
