@@ -9,6 +9,7 @@ A file that is not a usable bundle, or whose patient is already loaded, is skipp
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from plugin.sandbox.search import Index
 
 log = logging.getLogger(__name__)
 EXTENSION_KEY = "sandbox_store"
+RECHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -99,10 +101,28 @@ def folders_from_settings(settings: dict[str, Any]) -> list[tuple[str, Path]]:
     return folders
 
 
+def signature(folders: list[tuple[str, Path]]) -> tuple[tuple[str, int, int], ...]:
+    """What is on disk (names, sizes, mtimes), so a newly imported patient shows without a restart."""
+    found = []
+    for _source, folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.json")):
+                stat = path.stat()
+                found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
 def get_sandbox_store(app: Flask | None = None) -> SandboxStore:
     application = app or current_app
-    store = application.extensions.get(EXTENSION_KEY)
-    if store is None:
-        store = SandboxStore(folders_from_settings(application.config["PLUGIN"])).load()
-        application.extensions[EXTENSION_KEY] = store
-    return store
+    cached = application.extensions.get(EXTENSION_KEY)
+    now = time.monotonic()
+    if cached is not None and now - cached[2] < RECHECK_SECONDS:
+        return cached[0]
+    folders = folders_from_settings(application.config["PLUGIN"])
+    seen = signature(folders)
+    if cached is None or cached[1] != seen:
+        cached = (SandboxStore(folders).load(), seen, now)
+    else:
+        cached = (cached[0], seen, now)
+    application.extensions[EXTENSION_KEY] = cached
+    return cached[0]

@@ -132,3 +132,22 @@ def test_store__imported_folder_served_and_bad_files_skipped(tmp_path: Path, ser
     assert {p["name"]: p["source"] for p in listing}[scenario.name] == "imported"
     page = requests.get(f"{server.url}/sandbox", timeout=10)
     assert page.status_code == 200 and "1 patient file(s) skipped" in page.text
+
+
+def test_store__patient_imported_while_running__served_without_restart(
+    tmp_path: Path, serve, monkeypatch
+) -> None:
+    from plugin.app import create_app
+    from plugin.cli import main
+    from plugin.sandbox import store
+
+    from .conftest import sandbox_settings, synthea_files
+
+    monkeypatch.setattr(store, "RECHECK_SECONDS", 0.0)
+    imported = tmp_path / "imported"
+    server = serve(create_app(sandbox_settings(tmp_path, imported)))
+    before = requests.get(f"{server.url}/sandbox/api/patients", timeout=10).json()["patients"]
+    assert all(p["source"] == "synthetic" for p in before)
+    main(["import", str(synthea_files()[2]), "--age-on-order", "40y", "--out", str(imported)])
+    after = requests.get(f"{server.url}/sandbox/api/patients", timeout=10).json()["patients"]
+    assert len(after) == len(before) + 1 and after[-1]["source"] == "imported"
