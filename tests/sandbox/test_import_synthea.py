@@ -136,3 +136,14 @@ def test_import__bad_age_or_file__clear_error(tmp_path: Path, capsys: pytest.Cap
     broken.write_text('{"resourceType": "Patient"}')
     assert main(["import", str(broken), "--age-on-order", "5y", "--out", str(tmp_path / "o")]) == 1
     assert "not a FHIR Bundle" in capsys.readouterr().err
+
+
+def test_import__imported_bundles_pass_cpt_plugin_validate(tmp_path: Path, capsys) -> None:
+    files = [str(p) for p in synthea_files()]
+    main(
+        ["import", *files, "--age-on-order", "5y11m", "--order-date", ORDER, "--out", str(tmp_path / "young")]
+    )
+    main(["import", *files, "--age-on-order", "40y", "--order-date", ORDER, "--out", str(tmp_path / "adult")])
+    capsys.readouterr()
+    assert main(["validate", "--only", "--warnings", str(tmp_path / "young"), str(tmp_path / "adult")]) == 0
+    assert "; 0 errors, 0 warnings" in capsys.readouterr().out

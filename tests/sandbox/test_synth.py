@@ -159,3 +159,23 @@ def test_synth__scenarios_cover_orders_payers_and_settings() -> None:
     for name in bundles:
         for order in resources(name, "ServiceRequest"):
             assert order["status"] == "draft"
+
+
+def test_synth__committed_set_passes_cpt_plugin_validate(capsys) -> None:
+    assert main(["validate", "--only", "--warnings", str(SYNTHETIC)]) == 0
+    out = capsys.readouterr().out
+    assert "0 errors" in out and f"{len(SPECS)} files" in out
+
+
+def test_synth__indication_codes_are_in_the_published_ecmo_valueset() -> None:
+    from plugin.sandbox.codes import ICD10CM, INDICATIONS
+
+    valueset = json.loads((SYNTHETIC.parent / "valuesets" / "ecmo-indications-icd10cm.json").read_text())
+    assert valueset["url"] == "https://fhir.cpt-plugin.org/ValueSet/ecmo-indications-icd10cm"
+    listed = {
+        (include["system"], concept["code"]): concept["display"]
+        for include in valueset["compose"]["include"]
+        for concept in include.get("concept", [])
+    }
+    for code, title in INDICATIONS:
+        assert listed.get((ICD10CM, code)) == title, code
