@@ -50,16 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from plugin.sandbox.store import SandboxStore, folders_from_settings
 
     if args.bundles:
-        folders = []
-        for path in args.bundles:
-            if not path.exists():
-                print(f"cpt-plugin replay: {path} does not exist", file=sys.stderr)
-                return 2
-            folders.append(("given", path))
-        store = SandboxStore([f for f in folders if f[1].is_dir()]).load()
-        for _source, path in folders:
-            if path.is_file():
-                store._load_file("given", path)
+        missing = [str(p) for p in args.bundles if not p.exists()]
+        if missing:
+            print(f"cpt-plugin replay: not found: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        store = SandboxStore([]).load_paths("given", args.bundles)
     else:
         try:
             settings = load_settings(config_file=args.config)

@@ -62,6 +62,13 @@ class SandboxStore:
                 self._load_file(source, path)
         return self
 
+    def load_paths(self, source: str, paths: list[Path]) -> SandboxStore:
+        """Load bundle files and folders given one by one (replay --bundles)."""
+        for path in paths:
+            for file in sorted(path.glob("*.json")) if path.is_dir() else [path]:
+                self._load_file(source, file)
+        return self
+
     def _load_file(self, source: str, path: Path) -> None:
         try:
             bundle = load_bundle(path)

@@ -114,3 +114,22 @@ def test_table__lists_every_run_and_totals() -> None:
     assert "a  " in text and "(no cards)" in text and "HTTP 500: boom" in text
     assert "b (order-sign): cards differ" in text
     assert text.endswith("1 of 3 runs got the expected cards; 1 differ, 1 errors")
+
+
+def test_progress__bar_on_a_terminal_silent_otherwise() -> None:
+    import io
+
+    from plugin.sandbox.replay import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        progress = Progress(4, stream)
+        for name in ("a", "b", "c", "d"):
+            progress.step(name)
+        progress.close()
+    assert "[" in terminal.getvalue() and "4/4 d" in terminal.getvalue() and "\r" in terminal.getvalue()
+    assert pipe.getvalue() == ""

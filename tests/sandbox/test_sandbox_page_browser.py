@@ -71,6 +71,26 @@ def accept_and_check(page: Any, card: Any, app: Flask) -> None:
     assert '"hook": "order-sign"' in (page.text_content("#raw-request") or "")
 
 
+def override_another_card(page: Any, app: Flask) -> None:
+    """Override the next card with the first reason it offers; the store keeps reason and comment."""
+    other = page.wait_for_selector('.card:not([data-topic="age-criteria"])')
+    uuid = other.get_attribute("data-uuid")
+    reasons = other.query_selector_all(".override-reason option")
+    if len(reasons) > 1:
+        other.query_selector(".override-reason").select_option(index=1)
+    other.query_selector(".override-comment").fill("Reviewed with the payer")
+    other.query_selector(".override-button").click()
+    page.wait_for_function(
+        f"document.querySelector('.card[data-uuid=\"{uuid}\"] .feedback-status')"
+        ".textContent.startsWith('Feedback recorded')"
+    )
+    rows = [row for row in get_store(app).list_feedback() if row["card_uuid"] == uuid]
+    assert len(rows) == 1 and rows[0]["outcome"] == "overridden"
+    assert rows[0]["override_reason"]["userComment"] == "Reviewed with the payer"
+    if len(reasons) > 1:
+        assert rows[0]["override_reason"]["reason"]["code"]
+
+
 def test_page__under_6__sign_accept_33951_feedback_stored(
     browser: Any, live_server: Any, app: Flask, tmp_path: Path
 ) -> None:
