@@ -312,7 +312,7 @@ def build_scenario(spec: Spec, seed: int, as_of: dt.date) -> dict[str, Any]:
             selection=orders[0]["id"],
             encounter_id=encounter["id"],
             user_id=f"Practitioner/{practitioner['id']}",
-            expected=list(spec.expected),
+            expected=spec.cards(),
         ),
     )
     return bundle
