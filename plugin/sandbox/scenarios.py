@@ -17,7 +17,8 @@ service:
 - coding-edit: NCCI PTP 07-2024 bundles 76000 and 77001 into 33952 at modifier indicator 1
   (`ncci-ptp-modifier-bypass`) and 33958 at indicator 0 (`ncci-ptp-no-bypass`); the add-on file pairs
   33987 only with 33953-33956 (`ncci-add-on-without-primary`); MUE for 33952 is 1 per day, MAI 3
-  (`ncci-mue-exceeded`). 76937 has no edit with 33952: no card.
+  (`ncci-mue-exceeded`). 76937 has no edit with 33952: no card. On order-select only the selected
+  order is advised on, so the add-on card (about the unselected 33987) comes with order-sign.
 - site-of-service `non-facility-setting` (warning): 33952 has no non-facility price, so an office
   (POS 11) order is flagged.
 - payer-policy (info): Medicare `payer-medicare`, a Blue plan `payer-blue-plan`, Aetna, Cigna and
@@ -37,7 +38,8 @@ NO_BIRTH_DATE = ExpectedCard("data-quality", "warning", "birth-date-unusable")
 NOTE = ExpectedCard("documentation", "info", "cannulation-note-elements")
 PTP_BYPASS = ExpectedCard("coding-edit", "warning", "ncci-ptp-modifier-bypass")
 PTP_NO_BYPASS = ExpectedCard("coding-edit", "warning", "ncci-ptp-no-bypass")
-ADD_ON = ExpectedCard("coding-edit", "warning", "ncci-add-on-without-primary")
+# order-select advises on the selected order only (Da Vinci CRD hooks.md); the add-on is not selected.
+ADD_ON = ExpectedCard("coding-edit", "warning", "ncci-add-on-without-primary", hooks=("order-sign",))
 MUE = ExpectedCard("coding-edit", "warning", "ncci-mue-exceeded")
 OFFICE = ExpectedCard("site-of-service", "warning", "non-facility-setting")
 PAYER_CARD = {

@@ -94,7 +94,7 @@ def override_another_card(page: Any, app: Flask) -> None:
 def test_page__under_6__sign_accept_33951_feedback_stored(
     browser: Any, live_server: Any, app: Flask, tmp_path: Path
 ) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 1180})
     try:
         card = pick_under_6_and_sign(page, live_server.url)
         # Markdown in the detail is rendered, and HTML in it stays text.
@@ -105,7 +105,8 @@ def test_page__under_6__sign_accept_33951_feedback_stored(
         target = (
             ROOT / "docs" / "sandbox.png" if os.environ.get("CPT_PLUGIN_SCREENSHOT") else tmp_path / "s.png"
         )
-        page.screenshot(path=str(target), full_page=True)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(target))
         assert target.stat().st_size > 10_000
     finally:
         page.close()
@@ -125,7 +126,7 @@ def test_page__narrow_375px__nothing_overflows_horizontally(browser: Any, live_s
         assert widths["doc"] <= widths["view"] and widths["body"] <= widths["view"], widths
         too_wide = page.evaluate(
             "() => [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right"
-            " > window.innerWidth + 0.5 && !e.closest('pre')).map(e => e.tagName + '.' + e.className)"
+            " > window.innerWidth + 0.5 && !e.closest('pre, .table-wrap')).map(e => e.tagName + '.' + e.className)"
         )
         assert too_wide == []
     finally:
@@ -144,6 +145,10 @@ def test_page__markdown_detail__escaped_then_rendered(browser: Any, live_server:
         assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html
         assert '<a href="https://www.cms.gov" target="_blank" rel="noopener noreferrer">CMS</a>' in html
         assert "<ul><li>a</li><li><code>b</code></li></ul>" in html
+        table = page.evaluate("() => renderMarkdown('| A | B |\\n|---|---|\\n| **1** | 2 |\\n\\n---\\nRule x')")
+        assert '<div class="table-wrap"><table><thead><tr><th>A</th><th>B</th></tr></thead>' in table
+        assert "<tbody><tr><td><strong>1</strong></td><td>2</td></tr></tbody>" in table
+        assert "<hr><p>Rule x</p>" in table
         unsafe = page.evaluate("() => renderMarkdown('[x](javascript:alert(1))')")
         assert "<a" not in unsafe
     finally:

@@ -62,6 +62,14 @@ function optionText(code) {
 
 function primary() { return state.drafts.find((d) => d.id === state.primaryId); }
 
+function describeOrder(order) {
+  // The coding's own display first: a suggested resource may carry a code.text left from the old code.
+  const code = codeOf(order);
+  const coding = ((order.code || {}).coding || []).find((c) => c.system === CPT) || {};
+  const known = [...$("order-code").options].some((o) => o.value === code) ? optionText(code) : "";
+  return code + " " + (coding.display || known || (order.code || {}).text || "");
+}
+
 function syncToForm() {
   const order = primary();
   if (!order) return;
@@ -73,7 +81,7 @@ function syncToForm() {
   $("order-qty").value = ((order.quantityQuantity || {}).value) || 1;
   const others = state.drafts.filter((d) => d.id !== state.primaryId).map(codeOf);
   for (const box of document.querySelectorAll(".concurrent")) box.checked = others.includes(box.value);
-  $("order-display").textContent = code + " " + ((order.code || {}).text || "");
+  $("order-display").textContent = describeOrder(order);
 }
 
 function syncFromForm() {
@@ -96,7 +104,7 @@ function syncFromForm() {
       state.drafts = state.drafts.filter((d) => d !== existing);
     }
   }
-  $("order-display").textContent = code + " " + ((order.code || {}).text || "");
+  $("order-display").textContent = describeOrder(order);
 }
 
 function fillSummary(data) {
@@ -172,7 +180,8 @@ async function fire(hook) {
 }
 
 // Markdown subset for card detail: HTML is escaped first, then **bold**, *italic*, `code`,
-// [text](http…) links, "- " lists and paragraphs. Nothing the service sends can inject markup.
+// [text](http…) links, "- " lists, pipe tables, "---" rules, "#" headings and paragraphs.
+// Nothing the service sends can inject markup.
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
@@ -183,15 +192,27 @@ function inline(text) {
     .replace(/(^|[^*])\*([^*\s][^*]*)\*/g, "$1<em>$2</em>")
     .replace(/\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g, '<a href="$2" target="_blank" rel="noopener noreferrer">$1</a>');
 }
+function cells(line) {
+  return line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => inline(c.trim()));
+}
+function renderBlock(lines) {
+  if (!lines.length) return "";
+  if (/^\s*(-{3,}|\*{3,})\s*$/.test(lines[0])) return "<hr>" + renderBlock(lines.slice(1));
+  const heading = /^(#{1,6})\s+(.*)$/.exec(lines[0]);
+  if (heading) return "<h4>" + inline(heading[2]) + "</h4>" + renderBlock(lines.slice(1));
+  if (lines.length >= 2 && /^\s*\|/.test(lines[0]) && /^\s*\|?\s*:?-{3,}/.test(lines[1])) {
+    const rows = lines.filter((l) => /^\s*\|/.test(l));
+    const head = "<tr>" + cells(rows[0]).map((c) => "<th>" + c + "</th>").join("") + "</tr>";
+    const body = rows.slice(2).map((r) => "<tr>" + cells(r).map((c) => "<td>" + c + "</td>").join("") + "</tr>").join("");
+    return '<div class="table-wrap"><table><thead>' + head + "</thead><tbody>" + body + "</tbody></table></div>";
+  }
+  if (lines.every((l) => /^\s*[-*]\s+/.test(l))) {
+    return "<ul>" + lines.map((l) => "<li>" + inline(l.replace(/^\s*[-*]\s+/, "")) + "</li>").join("") + "</ul>";
+  }
+  return "<p>" + lines.map(inline).join("<br>") + "</p>";
+}
 function renderMarkdown(source) {
-  const blocks = escapeHtml(source || "").split(/\n\s*\n/);
-  return blocks.map((block) => {
-    const lines = block.split("\n");
-    if (lines.every((l) => /^\s*[-*]\s+/.test(l))) {
-      return "<ul>" + lines.map((l) => "<li>" + inline(l.replace(/^\s*[-*]\s+/, "")) + "</li>").join("") + "</ul>";
-    }
-    return "<p>" + lines.map(inline).join("<br>") + "</p>";
-  }).join("");
+  return escapeHtml(source || "").split(/\n\s*\n/).map((block) => renderBlock(block.split("\n"))).join("");
 }
 
 function el(tag, className, text) {
