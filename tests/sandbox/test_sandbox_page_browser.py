@@ -126,7 +126,8 @@ def test_page__narrow_375px__nothing_overflows_horizontally(browser: Any, live_s
         assert widths["doc"] <= widths["view"] and widths["body"] <= widths["view"], widths
         too_wide = page.evaluate(
             "() => [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right"
-            " > window.innerWidth + 0.5 && !e.closest('pre, .table-wrap')).map(e => e.tagName + '.' + e.className)"
+            " > window.innerWidth + 0.5 && !e.closest('pre, .table-wrap'))"
+            ".map(e => e.tagName + '.' + e.className)"
         )
         assert too_wide == []
     finally:
@@ -145,7 +146,9 @@ def test_page__markdown_detail__escaped_then_rendered(browser: Any, live_server:
         assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html
         assert '<a href="https://www.cms.gov" target="_blank" rel="noopener noreferrer">CMS</a>' in html
         assert "<ul><li>a</li><li><code>b</code></li></ul>" in html
-        table = page.evaluate("() => renderMarkdown('| A | B |\\n|---|---|\\n| **1** | 2 |\\n\\n---\\nRule x')")
+        table = page.evaluate(
+            "() => renderMarkdown('| A | B |\\n|---|---|\\n| **1** | 2 |\\n\\n---\\nRule x')"
+        )
         assert '<div class="table-wrap"><table><thead><tr><th>A</th><th>B</th></tr></thead>' in table
         assert "<tbody><tr><td><strong>1</strong></td><td>2</td></tr></tbody>" in table
         assert "<hr><p>Rule x</p>" in table
