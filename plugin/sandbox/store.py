@@ -87,6 +87,9 @@ class SandboxStore:
             self._problem(f"{path}: patient {scenario.patient_id} is already loaded; skipped")
             return
         for resource in resources:
+            held = self.index.by_type.get(resource["resourceType"], {}).get(resource.get("id"))
+            if held == resource:
+                continue  # the same shared resource (e.g. one hospital) in two patients' records
             if not self.index.add(resource):
                 self._problem(
                     f"{path}: {resource['resourceType']}/{resource.get('id')} already loaded; kept first"

@@ -151,3 +151,17 @@ def test_store__patient_imported_while_running__served_without_restart(
     main(["import", str(synthea_files()[2]), "--age-on-order", "40y", "--out", str(imported)])
     after = requests.get(f"{server.url}/sandbox/api/patients", timeout=10).json()["patients"]
     assert len(after) == len(before) + 1 and after[-1]["source"] == "imported"
+
+
+def test_store__synthea_patients_sharing_a_hospital__all_loaded_without_problems(tmp_path: Path) -> None:
+    from plugin.cli import main
+    from plugin.sandbox.store import SandboxStore
+
+    from .conftest import synthea_files
+
+    files = [str(p) for p in synthea_files()]
+    main(["import", *files, "--age-on-order", "40y", "--order-date", "2026-11-25", "--out", str(tmp_path)])
+    store = SandboxStore([("imported", tmp_path)]).load()
+    assert store.problems == []
+    assert len(store.records) == len(files)
+    assert len(store.index.by_type["Patient"]) == len(files)
