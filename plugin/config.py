@@ -76,7 +76,6 @@ DEFAULTS: dict[str, Any] = {
         # per request with the X-TOO-COSTLY-THRESHOLD header).
         "expansion_limit": 10_000,
     },
-    "sandbox": {"patients_dirs": ["var/sandbox/imported"]},  # folders of imported patients the sandbox serves
 }
 
 ISSUER_KEYS = {"iss", "jwks_file", "jwks", "jku_allowlist", "fhir_servers", "algorithms", "tenants"}

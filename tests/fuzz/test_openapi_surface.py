@@ -63,7 +63,11 @@ def test_every_documented_path__is_a_route(tmp_path: Path) -> None:
 # private attribute), so the app under test gets its own temporary folder here.
 _FUZZ_DIR = Path(tempfile.mkdtemp(prefix="cpt-plugin-fuzz-"))
 atexit.register(shutil.rmtree, _FUZZ_DIR, True)
-schema = schemathesis.openapi.from_wsgi("/openapi.json", make_app(_FUZZ_DIR))
+# Static files are left to `make fuzz` (real HTTP): through the in-process WSGI transport their file
+# handles are never closed, which this suite turns into errors.
+schema = schemathesis.openapi.from_wsgi("/openapi.json", make_app(_FUZZ_DIR)).exclude(
+    path="/sandbox/static/{filename}"
+)
 
 
 @schema.parametrize()
