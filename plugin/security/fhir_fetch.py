@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import orjson
 import requests
@@ -40,15 +40,27 @@ class FetchError(Exception):
         self.status = status
 
 
-def _target(fhir_server: str, relative: str) -> str:
-    if "://" in relative or relative.startswith("//") or "\\" in relative:
+def url_under_base(fhir_server: str, relative: str) -> str:
+    """`{fhir_server}/{relative}`, refusing a relative part that could leave the base."""
+    if "://" in relative or relative.startswith("//") or "\\" in relative or "#" in relative:
         raise FetchError("bad-path", "the query must be relative to the FHIR base")
     path, _, query = relative.lstrip("/").partition("?")
-    segments = unquote(path).split("/")
-    if any(s in ("..", ".") for s in segments) or "#" in relative:
+    if any(s in ("..", ".") for s in unquote(path).split("/")):
         raise FetchError("bad-path", "the query may not leave the FHIR base")
     url = f"{fhir_server.rstrip('/')}/{path}"
     return f"{url}?{query}" if query else url
+
+
+def is_under_base(fhir_server: str, url: str) -> bool:
+    """Is `url` (e.g. a searchset's `next` link) on the same server, below the base, without dot segments?"""
+    base, target = urlsplit(fhir_server), urlsplit(url)
+    if (target.scheme, target.hostname, target.port) != (base.scheme, base.hostname, base.port):
+        return False
+    if target.username or target.password or "\\" in url:
+        return False
+    if any(s in ("..", ".") for s in unquote(target.path).split("/")):
+        return False
+    return target.path.startswith(base.path.rstrip("/") + "/")
 
 
 def _narrow_read_timeout(response: requests.Response, seconds: float) -> None:
@@ -117,7 +129,7 @@ def fetch_fhir(
     """
     if not allowed_fhir_base(app, fhir_server, current_issuer()):
         raise FetchError("not-allowed", "this FHIR server is not allowed for the caller")
-    url = _target(fhir_server, relative)
+    url = url_under_base(fhir_server, relative)
     limits = app.config["PLUGIN"]["limits"]
     stop = time.monotonic() + float(limits["fetch_timeout_seconds"])
     if deadline is not None:
