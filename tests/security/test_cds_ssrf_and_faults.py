@@ -60,6 +60,13 @@ class FhirStub:
             return [b'{"resourceType": "Patient", "id": "' + b"x" * 300_000 + b'"}']
         if self.mode == "slow":
             time.sleep(3)
+        if self.mode == "drip":
+            start_response(
+                "200 OK", [("Content-Type", "application/fhir+json"), ("Content-Length", "100000")]
+            )
+            return self._drip()
+        if self.mode in ("pages", "next-escape") and not path.endswith(f"/Patient/{PATIENT_ID}"):
+            return self._page(environ, start_response, path)
         if self.mode == "redirect":
             start_response("302 Found", [("Location", self.redirect_to + path)])
             return [b""]
@@ -67,6 +74,23 @@ class FhirStub:
         if path.endswith(f"/Patient/{PATIENT_ID}"):
             return [json.dumps(patient_resource()).encode()]
         return [json.dumps(empty_searchset()).encode()]
+
+    def _drip(self) -> Iterator[bytes]:
+        yield b'{"resourceType": "Bundle", "type": "searchset", "id": "'
+        for _ in range(2000):
+            time.sleep(0.05)
+            yield b"x"
+
+    def _page(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> list[bytes]:
+        host = f"http://{environ['HTTP_HOST']}"
+        if self.mode == "pages":
+            time.sleep(0.45)  # each page just inside the per-fetch timeout
+            following = f"{host}/fhir/Coverage?page={len(self.requests)}"
+        else:
+            following = f"{host}/fhir/../admin/export"
+        bundle = {**empty_searchset(), "link": [{"relation": "next", "url": following}]}
+        start_response("200 OK", [("Content-Type", "application/fhir+json")])
+        return [json.dumps(bundle).encode()]
 
 
 @pytest.fixture
@@ -186,7 +210,7 @@ def test_context_id_escaping_the_base__never_fetched_outside_it(
     assert all(r["path"].startswith("/fhir/") and ".." not in r["path"] for r in stub.requests), stub.requests
 
 
-FAULTS = ["refused", "slow", "status500", "garbage", "huge"]
+FAULTS = ["refused", "slow", "drip", "status500", "garbage", "huge"]
 
 
 def fault_base(stubs, fault: str) -> str:
@@ -224,3 +248,25 @@ def test_broken_fhir_server_with_patient_prefetched__cards_and_data_quality(
     assert "data-quality" in found
     assert "age-criteria" in found
     assert elapsed < ANSWER_BOUND
+
+
+def test_next_link_with_dot_segments__not_followed(cds, stubs, signer: Signer) -> None:
+    stub = FhirStub(mode="next-escape")
+    fhir = stubs(stub)
+    server = cds([f"{fhir.url}/fhir"])
+    body = order_select_body(fhir_server=f"{fhir.url}/fhir", access_token="t")
+    response, _ = call(server, signer, body)
+    assert response.status_code == 200, response.text
+    assert not [r for r in stub.requests if "admin" in r["path"]]
+
+
+def test_slow_pages__all_fetches_of_a_call_share_one_deadline(cds, stubs, signer: Signer) -> None:
+    """Five pages, each just inside the per-fetch timeout, would take 2.25 s; the call's bound is 1.5 s."""
+    fhir = stubs(FhirStub(mode="pages"))
+    server = cds([f"{fhir.url}/fhir"])
+    body = order_select_body(
+        fhir_server=f"{fhir.url}/fhir", access_token="t", prefetch={"patient": patient_resource()}
+    )
+    response, elapsed = call(server, signer, body)
+    assert response.status_code == 200, response.text
+    assert elapsed < FETCH_TOTAL + 0.6
