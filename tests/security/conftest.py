@@ -120,10 +120,12 @@ def write_config(directory: Path, text: str) -> Path:
     return config
 
 
-def secure_config_text(tmp_path: Path, *, jwks_file: str, extra_issuer: str = "", extra: str = "") -> str:
+def secure_config_text(
+    tmp_path: Path, *, jwks_file: str, extra_issuer: str = "", extra: str = "", require_jwt: bool = True
+) -> str:
     return f"""
 [security]
-require_jwt = true
+require_jwt = {str(require_jwt).lower()}
 
 [[security.issuers]]
 iss = "{SANDBOX_ISS}"
@@ -140,13 +142,19 @@ log = "{tmp_path / "audit.log"}"
 """
 
 
-def build_secure_app(directory: Path, signer: Signer, *, extra_issuer: str = "", extra: str = "") -> Any:
+def build_secure_app(
+    directory: Path, signer: Signer, *, extra_issuer: str = "", extra: str = "", require_jwt: bool = True
+) -> Any:
     """The real app from a real TOML file whose issuer (the sandbox's iss) trusts `signer` via jwks_file."""
     keys = directory / "keys"
     keys.mkdir(exist_ok=True)
     (keys / "ehr-jwks.json").write_text(json.dumps(signer.jwks()))
     text = secure_config_text(
-        directory, jwks_file="keys/ehr-jwks.json", extra_issuer=extra_issuer, extra=extra
+        directory,
+        jwks_file="keys/ehr-jwks.json",
+        extra_issuer=extra_issuer,
+        extra=extra,
+        require_jwt=require_jwt,
     )
     app = create_app(config_file=write_config(directory, text))
     app.config["TESTING"] = True
@@ -155,8 +163,10 @@ def build_secure_app(directory: Path, signer: Signer, *, extra_issuer: str = "",
 
 @pytest.fixture
 def secure_app_factory(tmp_path: Path, signer: Signer) -> Callable[..., Any]:
-    def build(extra_issuer: str = "", extra: str = "") -> Any:
-        return build_secure_app(tmp_path, signer, extra_issuer=extra_issuer, extra=extra)
+    def build(extra_issuer: str = "", extra: str = "", require_jwt: bool = True) -> Any:
+        return build_secure_app(
+            tmp_path, signer, extra_issuer=extra_issuer, extra=extra, require_jwt=require_jwt
+        )
 
     return build
 

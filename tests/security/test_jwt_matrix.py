@@ -219,3 +219,29 @@ def test_cross_origin_preflight__needs_no_token(secure_server) -> None:
         timeout=5,
     )
     assert response.status_code == 204
+
+
+def test_issuer_with_tenants__only_listed_tenant_accepted(secure_app_factory, serve, signer: Signer) -> None:
+    server = serve(secure_app_factory(extra_issuer='tenants = ["main-campus"]'))
+    aud = aud_for(server.url, "discovery")
+    assert call(server.url, "discovery", signer.token(aud, tenant="main-campus")).status_code == 200
+    assert call(server.url, "discovery", signer.token(aud, tenant="other-campus")).status_code == 401
+    assert call(server.url, "discovery", signer.token(aud)).status_code == 401
+
+
+def test_public_base_url__aud_must_name_the_public_url(secure_app_factory, serve, signer: Signer) -> None:
+    """Behind a proxy the app sees its own address; the EHR signs the address it called."""
+    server = serve(secure_app_factory(extra='[server]\npublic_base_url = "https://cds.example.org/cpt"\n'))
+    public = "https://cds.example.org/cpt/cds-services"
+    assert call(server.url, "discovery", signer.token(public)).status_code == 200
+    assert call(server.url, "discovery", signer.token(aud_for(server.url, "discovery"))).status_code == 401
+
+
+def test_jwt_optional_with_issuers__anonymous_served_bad_token_refused(
+    secure_app_factory, serve, signer: Signer
+) -> None:
+    server = serve(secure_app_factory(require_jwt=False))
+    assert call(server.url, "discovery", None).status_code == 200
+    assert call(server.url, "discovery", "not.a.jwt").status_code == 401
+    aud = aud_for(server.url, "discovery")
+    assert call(server.url, "discovery", signer.token(aud)).status_code == 200
