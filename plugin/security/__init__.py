@@ -79,7 +79,13 @@ def _warn_about_mode(app: Flask) -> None:
             "!" * 100,
             "!" * 100,
         )
-    elif not settings["security"]["require_jwt"]:
+    if settings["security"]["issuers"] and not settings["server"]["public_base_url"]:
+        log.warning(
+            "server.public_base_url is not set: a JWT's `aud` is compared with the URL built from the "
+            "Host header the caller sends, so a token minted for another service at the same path could "
+            "be presented here with that service's Host. Set server.public_base_url in production."
+        )
+    if not development_mode(settings) and not settings["security"]["require_jwt"]:
         log.warning(
             "security.require_jwt = false: CDS Hooks calls without a token are accepted (tokens that are "
             "sent are verified); such calls may not fetch from any FHIR server."

@@ -235,6 +235,14 @@ def test_public_base_url__aud_must_name_the_public_url(secure_app_factory, serve
     public = "https://cds.example.org/cpt/cds-services"
     assert call(server.url, "discovery", signer.token(public)).status_code == 200
     assert call(server.url, "discovery", signer.token(aud_for(server.url, "discovery"))).status_code == 401
+    # A token minted for another service, presented with that service's Host header, is refused.
+    stolen = signer.token("http://other-service.example.org/cds-services")
+    response = requests.get(
+        f"{server.url}/cds-services",
+        headers={"Authorization": f"Bearer {stolen}", "Host": "other-service.example.org"},
+        timeout=5,
+    )
+    assert response.status_code == 401
 
 
 def test_jwt_optional_with_issuers__anonymous_served_bad_token_refused(
