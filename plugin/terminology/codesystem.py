@@ -142,6 +142,7 @@ class CodeSystemView:
                 self.property_defs.setdefault(prop["code"], prop)
         self.concepts: dict[str, Concept] = {}
         self.roots: list[str] = []
+        self._root_set: set[str] = set()
         self._folded: dict[str, str] | None = None
         self._build(resource.get("concept") or [], None)
         self._link_property_hierarchy()
@@ -163,7 +164,8 @@ class CodeSystemView:
                 concept = Concept(raw)
                 self.concepts[concept.code] = concept
             if parent is None:
-                if concept.code not in self.roots:
+                if concept.code not in self._root_set:
+                    self._root_set.add(concept.code)
                     self.roots.append(concept.code)
             else:
                 self._link(parent.code, concept.code)
@@ -193,9 +195,11 @@ class CodeSystemView:
                 elif prop.get("code") in child_codes:
                     self._link(concept.code, value)
         self.roots = [code for code in self.roots if not self.concepts[code].parents]
+        rooted = set(self.roots)
         for code, concept in self.concepts.items():
-            if not concept.parents and code not in self.roots:
+            if not concept.parents and code not in rooted:
                 self.roots.append(code)
+        del self._root_set
 
     def _base_designations(self, concept: Concept) -> None:
         if concept.display:

@@ -55,7 +55,7 @@ class ValueSetChecker:
 
     @property
     def label(self) -> str:
-        return vurl(self.value_set)
+        return vurl(self.value_set) or messages.render("VALUESET_UNIDENTIFIED")
 
     # -- preparation: what must hold before any code is checked ---------------------------------
     def prepare(self) -> None:
@@ -340,16 +340,16 @@ class ValueSetChecker:
         return None
 
     def _infer_by_expansion(self, code: str) -> list[str]:
-        from plugin.terminology.expansion import Expander
+        from plugin.terminology.expansion import codes
 
         try:
-            expanded = Expander(self.ctx).expand(self.value_set, top=False)
+            members = codes(self.ctx, self.value_set)
         except TxError:
             return []
         out: list[str] = []
-        for item in walk_contains(expanded.get("expansion", {}).get("contains") or []):
-            if item.get("code") == code and item.get("system") not in out:
-                out.append(item["system"])
+        for system, member in members:
+            if member == code and system not in out:
+                out.append(system)
         return out
 
     def _filters(self, view: CodeSystemView, item: dict[str, Any]) -> list[Any]:
