@@ -188,9 +188,11 @@ def _context(params: ParsedParameters) -> TxContext:
 
 
 def _expansion_limit() -> int:
-    configured = int(
-        current_app.config["PLUGIN"].get("terminology", {}).get("expansion_limit", DEFAULT_LIMIT)
-    )
+    """How many codes an unpaged expansion may hold: `[terminology] expansion_limit`, which the
+    X-TOO-COSTLY-THRESHOLD request header (as Ontoserver knows it) may lower but never raise."""
+    configured = current_app.config["PLUGIN"].get("terminology", {}).get("expansion_limit", DEFAULT_LIMIT)
+    if isinstance(configured, bool) or not isinstance(configured, int) or configured < 1:
+        configured = DEFAULT_LIMIT
     header = request.headers.get("X-TOO-COSTLY-THRESHOLD")
     if header and header.strip().isdigit():
         return max(1, min(configured, int(header)))

@@ -385,12 +385,46 @@ class TxContext:
         version = version or pinned or None
         version = self.determine_version(url, version, valueset=True)
         candidates = [r for r in self.registry.versions(url) if r.get("resourceType") == "ValueSet"]
+        if not candidates:
+            return self._implicit_value_set(url, version)
         if version:
             exact = [r for r in candidates if r.get("version") == version]
             if exact:
                 return exact[0]
             candidates = [r for r in candidates if versioning.version_matches(version, r.get("version"))]
         return versioning.latest(candidates)
+
+    def _implicit_value_set(self, url: str, version: str | None) -> dict[str, Any] | None:
+        """The value sets a code system implies: `[system]?fhir_vs` (all codes),
+        `[system]?fhir_vs=isa/[code]` (the code and its descendants), and the all-codes value set a
+        CodeSystem names in `CodeSystem.valueSet`."""
+        base, marker, query = url.partition("?")
+        system, spec = base, ""
+        if marker:
+            if query != "fhir_vs" and not query.startswith("fhir_vs="):
+                return None
+            spec = query.partition("=")[2]
+        else:
+            declaring = next(
+                (r for r in self.registry.resources("CodeSystem") if r.get("valueSet") == url), None
+            )
+            if declaring is None:
+                return None
+            system = str(declaring.get("url") or "")
+        if not system or self.code_system_resource(system, version) is None:
+            return None
+        include: dict[str, Any] = {"system": system}
+        if version:
+            include["version"] = version
+        if spec.startswith("isa/") and len(spec) > 4:
+            include["filter"] = [{"property": "concept", "op": "is-a", "value": spec[4:]}]
+        elif spec:
+            return None
+        implicit: dict[str, Any] = {"resourceType": "ValueSet", "url": url, "status": "active"}
+        if version:
+            implicit["version"] = version
+        implicit["compose"] = {"include": [include]}
+        return implicit
 
     def apply_value_set_parameters(self, value_set: dict[str, Any]) -> None:
         """Expansion parameters a value set declares on its compose; the request's own win."""

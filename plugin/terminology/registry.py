@@ -137,6 +137,9 @@ class Registry:
                 if (resource_type is None or rtype == resource_type) and (rtype, rid) not in seen:
                     seen.add((rtype, rid))
                     yield resource
+            for resource in layer._held:  # resources without an id (e.g. a request's tx-resource)
+                if not resource.get("id") and resource_type in (None, resource.get("resourceType")):
+                    yield resource
             layer = layer.parent
 
     def origin(self, resource: dict[str, Any]) -> str:
