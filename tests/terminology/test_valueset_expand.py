@@ -297,7 +297,6 @@ def _numbered_code_system(size: int) -> dict[str, Any]:
 def _limited_client(tmp_path: Path, limit: Any) -> FlaskClient:
     settings = {
         "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
-        "content": {"fhir_bundles": str(tmp_path / "none"), "paths": [], "packages": []},
         "terminology": {"expansion_limit": limit},
     }
     return create_app(settings).test_client()
