@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from plugin.terminology import messages, textsearch, versioning
+from plugin.terminology import messages, textsearch
 from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
 from plugin.terminology.context import TxContext, TxError, tx_error
 from plugin.terminology.expansion_output import Entry, ExpansionOutput, Run
-from plugin.terminology.filters import UnknownFilterError, UnsafePatternError, compile_filter
-from plugin.terminology.resources import newest_first, standards_status, vurl, walk_contains
+from plugin.terminology.expansion_sources import include_filters, note_code_system, resolve_code_system
+from plugin.terminology.resources import newest_first, vurl, walk_contains
 
 # Without `count`, an expansion larger than this is refused as too costly (HAPI's expander uses the
 # same default); `[terminology] expansion_limit` changes it. A paged request may go up to PAGED_LIMIT.
@@ -171,10 +171,10 @@ class Expander:
                 if all(sc in keys for keys in import_keys[1:]) and not self._is_excluded(entry.key):
                     self._add_imported(entry)
             return
-        view = self._code_system(system, item.get("version"))
-        self._used_code_system(view)
+        view = resolve_code_system(self.ctx, self.output, system, item.get("version"))
+        note_code_system(self.output, view)
         self.ctx.require_supplements_of({})
-        filters = self._filters(view, item, path)
+        filters = include_filters(view, item, path)
         version = view.version or ""
 
         def admissible(concept: Concept) -> bool:
@@ -247,50 +247,6 @@ class Expander:
                 entry = added if added is not None else parent_entry
             stack.extend((view.concepts[child], entry) for child in reversed(current.children))
 
-    def _filters(self, view: CodeSystemView, item: dict[str, Any], path: str) -> list[Any]:
-        out = []
-        for index, raw in enumerate(item.get("filter") or []):
-            if not isinstance(raw, dict):
-                continue
-            prop, op, value = raw.get("property"), raw.get("op"), raw.get("value")
-            where = f"{path}.filter[{index}]"
-            if value is None or value == "":
-                raise tx_error(
-                    400,
-                    "UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE",
-                    view.url,
-                    prop,
-                    op,
-                    code="invalid",
-                    tx_type="vs-invalid",
-                    expression=where,
-                )
-            try:
-                out.append(compile_filter(view, str(prop), str(op), str(value)))
-            except UnsafePatternError as exc:
-                raise TxError(
-                    422,
-                    None,
-                    f"The regex filter on {view.url} cannot be used: {exc}",
-                    code="too-costly",
-                    tx_type="vs-invalid",
-                    expression=where,
-                ) from exc
-            except UnknownFilterError as exc:
-                raise tx_error(
-                    400,
-                    "FILTER_NOT_UNDERSTOOD",
-                    prop,
-                    op,
-                    value,
-                    "",
-                    view.url,
-                    code="not-supported",
-                    tx_type="vs-invalid",
-                    expression=where,
-                ) from exc
-        return out
-
     def _exclude(self, value_set: dict[str, Any], item: dict[str, Any], path: str) -> None:
         imports = self._import(value_set, item.get("valueSet") or [])
         import_keys = [{_system_code(k) for k in child.entries} for child in imports]
@@ -301,13 +257,13 @@ class Expander:
                     if all(_system_code(key) in keys for keys in import_keys[1:]):
                         self.excluded.add(key)
             return
-        view = self._code_system(system, item.get("version"))
-        self._used_code_system(view)
+        view = resolve_code_system(self.ctx, self.output, system, item.get("version"))
+        note_code_system(self.output, view)
         version = view.version or ""
         if not item.get("concept") and not item.get("filter") and not imports:
             self.excluded_systems.add((system, version if self.doing_version else ""))
             return
-        filters = self._filters(view, item, path)
+        filters = include_filters(view, item, path)
         if item.get("concept"):
             candidates = [view.locate(r.get("code")) for r in item["concept"] if isinstance(r, dict)]
         else:
@@ -317,81 +273,6 @@ class Expander:
                 continue
             if all((system, concept.code) in keys for keys in import_keys):
                 self.excluded.add(self._key(system, version, concept.code))
-
-    # -- code systems ----------------------------------------------------------------------------
-    def _code_system(self, system: str, version: str | None) -> CodeSystemView:
-        ctx = self.ctx
-        resolved = ctx.determine_version(system, version)
-        view = ctx.code_system(system, resolved, rules=False)
-        if view is None:
-            supplement = ctx.supplement_resource(system, resolved)
-            if supplement is not None:
-                raise tx_error(
-                    400,
-                    "CODESYSTEM_CS_NO_SUPPLEMENT",
-                    vurl(supplement),
-                    code="invalid",
-                    tx_type="invalid-data",
-                )
-            if not resolved:
-                raise tx_error(
-                    422,
-                    "UNKNOWN_CODESYSTEM_EXP",
-                    system,
-                    code="not-found",
-                    tx_type="not-found",
-                    unknown_system=system,
-                )
-            known = ctx.code_system_versions(system)
-            if known:
-                raise tx_error(
-                    422,
-                    "UNKNOWN_CODESYSTEM_VERSION_EXP",
-                    system,
-                    resolved,
-                    versioning.present_versions(known),
-                    code="not-found",
-                    tx_type="not-found",
-                    unknown_system=f"{system}|{resolved}",
-                )
-            raise tx_error(
-                422,
-                "UNKNOWN_CODESYSTEM_VERSION_EXP_NONE",
-                system,
-                resolved,
-                code="not-found",
-                tx_type="not-found",
-                unknown_system=f"{system}|{resolved}",
-            )
-        failure = ctx.version_check_failure(system, view.version)
-        if failure is not None:
-            raise failure
-        if view.content == "not-present":
-            raise TxError(
-                422,
-                None,
-                messages.render("EXPANSION_CS_NOT_PRESENT", system),
-                code="business-rule",
-                tx_type="invalid",
-            )
-        if view.content in ("fragment", "example"):
-            self.output.param("used-fragment", "Uri", view.canonical)
-            reason = messages.render("EXPANSION_UNCLOSED_FRAGMENT", system)
-            if reason not in self.output.unclosed:
-                self.output.unclosed.append(reason)
-        return view
-
-    def _used_code_system(self, view: CodeSystemView) -> None:
-        self.output.param("used-codesystem", "Uri", view.canonical)
-        self._status_warnings(view.resource)
-
-    def _status_warnings(self, resource: dict[str, Any]) -> None:
-        status = resource.get("status")
-        standards = standards_status(resource)
-        if standards in ("deprecated", "withdrawn"):
-            self.output.param(f"warning-{standards}", "Uri", vurl(resource))
-        elif status == "retired":
-            self.output.param("warning-retired", "Uri", vurl(resource))
 
     # -- building --------------------------------------------------------------------------------
     def _key(self, system: str, version: str, code: str) -> tuple[str, str, str]:

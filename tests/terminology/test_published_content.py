@@ -75,17 +75,13 @@ def test_validate_code__33952_with_modifier_62__is_valid_but_flagged_not_payable
 
 
 def test_validate_code__33952_with_modifier_00__is_invalid_because_00_is_no_modifier(client) -> None:
-    response = client.get(
-        f"{R4}/CodeSystem/$validate-code", query_string={"url": CPT, "code": "33952:00"}
-    )
+    response = client.get(f"{R4}/CodeSystem/$validate-code", query_string={"url": CPT, "code": "33952:00"})
     assert out(response, "result") is False
     assert out(response, "message") == "00 is not a CPT or HCPCS modifier"
 
 
 def test_validate_code__33952_with_modifier_63__is_invalid_as_clinically_inconsistent(client) -> None:
-    response = client.get(
-        f"{R4}/CodeSystem/$validate-code", query_string={"url": CPT, "code": "33952:63"}
-    )
+    response = client.get(f"{R4}/CodeSystem/$validate-code", query_string={"url": CPT, "code": "33952:63"})
     assert out(response, "result") is False
     assert "clinically inconsistent" in out(response, "message")
 
