@@ -153,6 +153,7 @@ class CodeSystemView:
         for supplement in self.supplements:
             self._apply_supplement(supplement)
         self._text_index: Any = None
+        self._used_properties: set[str] | None = None
 
     # -- building --------------------------------------------------------------------------
     def _build(self, items: list[Any], parent: Concept | None) -> None:
@@ -271,6 +272,12 @@ class CodeSystemView:
     def property_codes_for(self, uri: str, *fallback: str) -> set[str]:
         codes = {c for c, d in self.property_defs.items() if d.get("uri") == uri}
         return codes | set(fallback)
+
+    def used_property_codes(self) -> set[str]:
+        """Property codes some concept states (declared in `property` or not)."""
+        if self._used_properties is None:
+            self._used_properties = {str(p.get("code")) for c in self for p in c.properties}
+        return self._used_properties
 
     def property_values(self, concept: Concept, code: str) -> list[Any]:
         return [primitive(p) for p in concept.properties if p.get("code") == code]

@@ -209,14 +209,19 @@ class Expander:
             codes = candidates() if candidates else [c.code for c in view]
             if text_hits is not None and len(text_hits) < len(codes):
                 codes = [c.code for c in index.matching(text)]  # type: ignore[union-attr]
+            chosen = []
             for code in codes:
                 concept = view.locate(code)
                 if concept is None or not admissible(concept):
                     continue
-                if text_hits is not None and concept.code not in text_hits:
-                    continue
+                if text_hits is None or concept.code in text_hits:
+                    chosen.append(concept)
+            if not self.hierarchical or 0 <= self.options.count < len(chosen):
+                self._add_all(view, chosen, version, value_set)  # a page of a flat list
+                return
+            for concept in chosen:
                 parent = None
-                if self.hierarchical and concept.parents:
+                if concept.parents:
                     parent = self.entries.get(self._key(system, version, concept.parents[0]))
                 self._add(view, concept, version, parent, None, value_set)
             return
