@@ -326,7 +326,13 @@ class Expander:
         return entry
 
     def _add_all(
-        self, view: CodeSystemView, concepts: list[Concept], version: str, value_set: dict[str, Any]
+        self,
+        view: CodeSystemView,
+        concepts: list[Concept],
+        version: str,
+        value_set: dict[str, Any],
+        *,
+        lazy: bool = True,
     ) -> None:
         """`_add` for many top-level codes of one code system at once (large flat expansions)."""
         url = view.url
@@ -336,7 +342,7 @@ class Expander:
             return
         if len(concepts) > self.limit:
             raise self._too_costly(value_set)
-        if not self.order and self._run is None and not self.excluded:
+        if lazy and not self.order and self._run is None and not self.excluded:
             self._run = Run(view, concepts, vkey, value_set, doing)
             return
         self._settle()
@@ -359,7 +365,7 @@ class Expander:
         """Turn a pending Run into entries, before anything else is added or looked up."""
         run, self._run = self._run, None
         if run is not None:
-            self._add_all(run.view, run.concepts, run.key_version, run.value_set)
+            self._add_all(run.view, run.concepts, run.key_version, run.value_set, lazy=False)
 
     def _add_imported(self, source: Entry) -> None:
         key = source.key

@@ -176,10 +176,14 @@ def iter_package(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
     except (OSError, tarfile.TarError) as exc:
         raise LoadError(f"{path}: not a readable package tarball: {exc}") from exc
     with archive:
-        for member in sorted(archive.getmembers(), key=lambda m: m.name):
+        members = sorted(archive.getmembers(), key=lambda m: m.name)
+        wanted = _indexed_terminology_files(archive, members)
+        for member in members:
             if not (member.isfile() and member.name.endswith(".json")):
                 continue
             if member.name.rsplit("/", 1)[-1] in {"package.json", ".index.json"}:
+                continue
+            if wanted is not None and member.name not in wanted:
                 continue
             handle = archive.extractfile(member)
             if handle is None:
@@ -189,6 +193,29 @@ def iter_package(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise LoadError(f"{path}!{member.name}: cannot read JSON: {exc}") from exc
             yield from _terminology_resources(data, f"{path}!{member.name}")
+
+
+def _indexed_terminology_files(archive: tarfile.TarFile, members: list[tarfile.TarInfo]) -> set[str] | None:
+    """The package's files that `package/.index.json` lists as terminology resources, so a large
+    package (the FHIR core) is not parsed whole; None when there is no usable index."""
+    index = next((m for m in members if m.name.lstrip("./") == "package/.index.json"), None)
+    handle = archive.extractfile(index) if index is not None and index.isfile() else None
+    if handle is None:
+        return None
+    try:
+        files = json.load(io.TextIOWrapper(handle, encoding="utf-8")).get("files")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+    if not isinstance(files, list):
+        return None
+    folder = index.name.rsplit("/", 1)[0]  # type: ignore[union-attr]
+    return {
+        f"{folder}/{entry['filename']}"
+        for entry in files
+        if isinstance(entry, dict)
+        and entry.get("resourceType") in CONFORMANCE_TYPES
+        and isinstance(entry.get("filename"), str)
+    }
 
 
 def _terminology_resources(data: Any, origin: str) -> Iterator[tuple[dict[str, Any], str]]:
@@ -201,6 +228,14 @@ def _terminology_resources(data: Any, origin: str) -> Iterator[tuple[dict[str, A
                 yield resource, f"{origin}#entry[{index}]"
     elif data.get("resourceType") in CONFORMANCE_TYPES:
         yield data, origin
+
+
+def load_packages(packages: Iterable[Path], parent: Registry | None = None) -> Registry:
+    """A registry layer holding the terminology resources of FHIR NPM packages, over `parent`."""
+    registry = Registry(parent=parent)
+    for package in packages:
+        registry.add_all(iter_package(package))
+    return registry
 
 
 def load_registry(folders: Iterable[Path], packages: Iterable[Path] = ()) -> Registry:

@@ -394,3 +394,51 @@ def test_expand__value_set_a_code_system_declares_as_all_its_codes__is_implied(t
 def test_expand__implicit_value_set_with_an_unknown_query__is_404(tx) -> None:
     response = tx.get(f"{R5}/ValueSet/$expand", query_string={"url": f"{SHAPES}?fhir_vs=refset/x"})
     assert response.status_code == 404
+
+
+def test_expand__two_large_flat_code_systems_included__both_are_listed(tx) -> None:
+    first = _numbered_code_system(4)
+    second = {**_numbered_code_system(3), "url": "http://example.org/fhir/CodeSystem/numbered-too"}
+    vs = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {"include": [{"system": first["url"]}, {"system": second["url"]}]},
+    }
+    body = post(
+        tx,
+        f"{R5}/ValueSet/$expand",
+        param("valueSet", vs, "resource"),
+        param("tx-resource", first, "resource"),
+        param("tx-resource", second, "resource"),
+    ).get_json()
+    assert body["expansion"]["total"] == 7
+    systems = [c["system"] for c in body["expansion"]["contains"]]
+    assert systems == [first["url"]] * 4 + [second["url"]] * 3
+
+
+def test_expand__exclude_by_an_imported_whole_system_value_set__removes_those_codes(tx) -> None:
+    numbered = _numbered_code_system(5)
+    everything = {
+        "resourceType": "ValueSet",
+        "url": "http://example.org/fhir/ValueSet/numbered-all",
+        "status": "active",
+        "compose": {"include": [{"system": numbered["url"]}]},
+    }
+    vs = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {
+            "include": [{"system": numbered["url"], "concept": [{"code": "n000"}, {"code": "n001"}]}],
+            "exclude": [
+                {"system": numbered["url"], "concept": [{"code": "n001"}], "valueSet": [everything["url"]]}
+            ],
+        },
+    }
+    body = post(
+        tx,
+        f"{R5}/ValueSet/$expand",
+        param("valueSet", vs, "resource"),
+        param("tx-resource", numbered, "resource"),
+        param("tx-resource", everything, "resource"),
+    ).get_json()
+    assert codes(body) == ["n000"]
