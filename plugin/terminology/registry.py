@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plugin.terminology import shape
+
 log = logging.getLogger(__name__)
 
 TERMINOLOGY_TYPES = frozenset({"CodeSystem", "ValueSet", "ConceptMap", "NamingSystem"})
@@ -45,6 +47,9 @@ class Registry:
         rtype = resource.get("resourceType")
         if rtype not in CONFORMANCE_TYPES:
             raise LoadError(f"{origin or 'resource'}: resourceType {rtype!r} is not a terminology resource")
+        malformed = shape.problems(resource)
+        if malformed:
+            raise LoadError(f"{origin or 'resource'}: " + "; ".join(malformed))
         url = resource.get("url")
         if url:
             versions = self._by_url.setdefault(url, [])

@@ -204,3 +204,20 @@ def test_filters__subtree_membership__same_answers_walking_up_or_from_the_collec
     assert answers == expected
     assert set(compile_filter(view, "concept", op, "n1").candidates()) == expected
     assert "n4" in expected and "n2" not in expected
+
+
+def test_shape__names_the_elements_of_the_wrong_json_kind_including_contained_ones() -> None:
+    from plugin.terminology import shape
+
+    value_set = {
+        "resourceType": "ValueSet",
+        "version": 2,
+        "compose": {"include": [{"system": "http://x", "concept": [{"code": None}]}]},
+        "contained": [{"resourceType": "CodeSystem", "caseSensitive": "yes"}],
+    }
+    assert shape.problems(value_set) == [
+        "ValueSet.version: expected a string",
+        "ValueSet.compose.include[0].concept[0].code: null is not allowed in FHIR JSON",
+        "ValueSet.contained[0].caseSensitive: expected a boolean",
+    ]
+    assert shape.problems({"resourceType": "CodeSystem", "concept": [{"code": "a", "display": "A"}]}) == []
