@@ -32,8 +32,14 @@ def load_cds(folder: Path, app: Flask) -> CdsHooks:
 
 
 def init_app(app: Flask) -> None:
-    """Load the CDS content and register the /cds-services blueprint."""
+    """Load the CDS content and register the /cds-services blueprint.
+
+    `[content] cds_hooks = ""` runs without the CDS service: a terminology-only deployment, or one
+    whose terminology content does not carry the value sets and maps the rules read.
+    """
     settings = app.config["PLUGIN"]
+    if not settings["content"]["cds_hooks"]:
+        return
     folder = resolve_path(settings, settings["content"]["cds_hooks"])
     app.extensions[EXTENSION_KEY] = load_cds(folder, app)
     app.register_blueprint(bp)
