@@ -16,7 +16,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from plugin.app import create_app
-from plugin.config import PROJECT_ROOT
 
 SHAPES = "http://example.org/fhir/CodeSystem/shapes"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -352,10 +351,6 @@ def tx_app(tmp_path: Path) -> Flask:
     folder.mkdir()
     for index, resource in enumerate(content()):
         (folder / f"{index:02d}-{resource['id']}.json").write_text(json.dumps(resource), encoding="utf-8")
-    # The CDS Hooks rules the app loads at start-up name the published value sets they trigger on.
-    for name in ("ecmo-ecls-family", "ecmo-cannula-insertion"):
-        published = PROJECT_ROOT / "fhir_bundles" / "valuesets" / f"{name}.json"
-        (folder / f"published-{name}.json").write_bytes(published.read_bytes())
     settings = {
         "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
         "security": {"require_jwt": False, "issuers": []},

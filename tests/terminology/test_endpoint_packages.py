@@ -68,6 +68,7 @@ def _package(path: Path, fhir_version: str) -> Path:
 def _client(tmp_path: Path) -> tuple[Any, FlaskClient]:
     settings = {
         "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
+        "content": {"cds_hooks": ""},
         "terminology": {
             "r4_packages": [str(_package(tmp_path / "r4.tgz", "4.0.1"))],
             "r5_packages": [str(_package(tmp_path / "r5.tgz", "5.0.0"))],

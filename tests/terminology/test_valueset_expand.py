@@ -297,6 +297,7 @@ def _numbered_code_system(size: int) -> dict[str, Any]:
 def _limited_client(tmp_path: Path, limit: Any) -> FlaskClient:
     settings = {
         "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
+        "content": {"cds_hooks": ""},
         "terminology": {"expansion_limit": limit},
     }
     return create_app(settings).test_client()
