@@ -75,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
         # Largest $expand answered in full; more is a too-costly OperationOutcome (clients may lower it
         # per request with the X-TOO-COSTLY-THRESHOLD header).
         "expansion_limit": 10_000,
+        # FHIR NPM packages only /fhir (R4) or only /fhir/r5 sees, e.g. hl7.fhir.r4.core / r5.core.
+        "r4_packages": [],
+        "r5_packages": [],
     },
 }
 
@@ -335,6 +338,8 @@ def validate_settings(settings: dict[str, Any]) -> None:
 
     _string_list("sandbox.patients_dirs", settings["sandbox"]["patients_dirs"])
     _positive("terminology.expansion_limit", settings["terminology"]["expansion_limit"], integer=True)
+    _string_list("terminology.r4_packages", settings["terminology"]["r4_packages"])
+    _string_list("terminology.r5_packages", settings["terminology"]["r5_packages"])
 
     for name, check in _EXTRA_CHECKS.items():
         check(settings[name])
