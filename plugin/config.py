@@ -72,9 +72,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "sandbox": {"patients_dirs": ["var/sandbox/imported"]},  # folders of imported patients the sandbox serves
     "terminology": {
-        # Largest $expand answered in full; more is a too-costly OperationOutcome (clients may lower it
-        # per request with the X-TOO-COSTLY-THRESHOLD header).
-        "expansion_limit": 10_000,
+        # Largest unpaged $expand; more is a too-costly OperationOutcome. None = the terminology API's
+        # own default (plugin/terminology/expansion.py DEFAULT_LIMIT); X-TOO-COSTLY-THRESHOLD may lower it.
+        "expansion_limit": None,
         # FHIR NPM packages only /fhir (R4) or only /fhir/r5 sees, e.g. hl7.fhir.r4.core / r5.core.
         "r4_packages": [],
         "r5_packages": [],
@@ -337,7 +337,8 @@ def validate_settings(settings: dict[str, Any]) -> None:
     _check_type("audit.database", audit["database"], bool, "true or false")
 
     _string_list("sandbox.patients_dirs", settings["sandbox"]["patients_dirs"])
-    _positive("terminology.expansion_limit", settings["terminology"]["expansion_limit"], integer=True)
+    # terminology.expansion_limit is read leniently by the terminology API (a bad value falls back to
+    # its default there), so only its presence as a known key is checked here.
     _string_list("terminology.r4_packages", settings["terminology"]["r4_packages"])
     _string_list("terminology.r5_packages", settings["terminology"]["r5_packages"])
 
