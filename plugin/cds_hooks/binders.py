@@ -79,7 +79,12 @@ def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
             continue
         age_min, age_max = bands.limits.get(order.code, (None, None))
         binding = _base(facts, order=order)
-        binding["code"] = {"age_min": age_min, "age_max": age_max, "band": bands.band_text(order.code)}
+        binding["code"] = {
+            "age_min": age_min,
+            "age_max": age_max,
+            "band": bands.band_text(order.code),
+            "display": bands.displays.get(order.code),
+        }
         binding["counterpart"] = {"exists": False, "code": None, "display": None, "band": None}
         birth = facts.birth_date
         ages = age_range(birth, order.service_date) if birth else None
@@ -251,7 +256,7 @@ BINDERS: dict[str, Binder] = {
                 ("order", ORDER_FIELDS),
                 ("request", REQUEST_FIELDS),
                 ("age", ["known", "low", "high", "text", "issue", "birth_date", "precise"]),
-                ("code", ["age_min", "age_max", "band"]),
+                ("code", ["age_min", "age_max", "band", "display"]),
                 ("counterpart", ["exists", "code", "display", "band"]),
             ]
         ),

@@ -112,7 +112,7 @@ def _check_card(card: dict[str, Any], fields: set[str], where: str) -> None:
         suggestion["_when"] = compile_condition(suggestion.get("when"), fields, f"{here}.when")
         for j, action in enumerate(suggestion.get("actions", [])):
             check_template(action["description"], fields, f"{here}.actions[{j}].description")
-            for key in ("code", "display", "quantity"):
+            for key in ("code", "display", "previousDisplay", "quantity"):
                 if isinstance(action.get(key), str):
                     check_template(action[key], fields, f"{here}.actions[{j}].{key}")
     for i, link in enumerate(card.get("links", [])):

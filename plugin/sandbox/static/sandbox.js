@@ -116,7 +116,7 @@ function optionText(code) {
 function primary() { return state.drafts.find((d) => d.id === state.primaryId); }
 
 function describeOrder(order) {
-  // The coding's own display first: a suggested resource may carry a code.text left from the old code.
+  // The CPT coding's own display first (it names the code shown), then this page's name for the code.
   const code = codeOf(order);
   const coding = ((order.code || {}).coding || []).find((c) => c.system === CPT) || {};
   const known = [...$("order-code").options].some((o) => o.value === code) ? optionText(code) : "";
