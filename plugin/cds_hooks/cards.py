@@ -41,8 +41,18 @@ def _absolute(url: str, base_url: str) -> str:
 
 
 def _summary(text: str) -> str:
+    """CDS Hooks asks for summaries under 140 characters; a longer one is cut between words."""
     text = " ".join(text.split())
-    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+    if len(text) <= SUMMARY_LIMIT:
+        return text
+    cut = text[: SUMMARY_LIMIT - 1]
+    if text[SUMMARY_LIMIT - 1] != " " and " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ;,:-(") + "…"
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _orders(binding: Binding) -> list[Order]:
@@ -111,7 +121,7 @@ def render_card(finding: Finding, facts: Facts) -> dict[str, Any]:
     if len(facts.orders) > 1 and orders:
         parts.append(
             "This card concerns "
-            + ", ".join(f"the {o.code} order ({o.ref or 'no id'})" for o in orders)
+            + _and_list([f"the {o.code} order ({o.ref or 'no id'})" for o in orders])
             + "."
         )
     parts.append("---\n" + sources_line(rule))

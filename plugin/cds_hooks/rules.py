@@ -22,7 +22,7 @@ from plugin.cds_hooks.conditions import Binding, Condition, RuleError, check_tem
 from plugin.cds_hooks.content import load_age_bands, load_documentation
 from plugin.cds_hooks.facts import Facts
 from plugin.cds_hooks.fhir import CPT, as_dict, as_list, as_str
-from plugin.cds_hooks.tables import Tables
+from plugin.cds_hooks.tables import Tables, dated_label
 from plugin.terminology.registry import Registry
 
 AGE_BAND_MAP = "https://fhir.cpt-plugin.org/ConceptMap/ecmo-age-band"
@@ -245,5 +245,5 @@ def load_rules(folder: Path, schema: dict[str, Any], tables: Tables, registry: R
 
 
 def sources_line(rule: Rule) -> str:
-    parts: Iterable[str] = (f"{s['label']} (as of {s.get('asOf', 'undated')})" for s in rule.sources)
+    parts: Iterable[str] = (dated_label(s) for s in rule.sources)
     return f"Rule `{rule.id}` v{rule.version} · Sources: " + "; ".join(parts)
