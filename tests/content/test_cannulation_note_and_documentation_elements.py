@@ -1,0 +1,104 @@
+"""The documentation-element CodeSystem, the cannulation-note Questionnaire and the card-topic CodeSystem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DOC = "https://fhir.cpt-plugin.org/CodeSystem/ecmo-documentation-element"
+TOPIC = "https://fhir.cpt-plugin.org/CodeSystem/cds-card-topic"
+ELEMENTS = {
+    "indication",
+    "consent",
+    "ecmo-mode",
+    "cannula-size",
+    "cannula-site",
+    "approach",
+    "imaging-guidance",
+    "complications",
+    "concurrent-procedures",
+    "disposition",
+}
+
+
+def items(item_list: list[dict]) -> list[dict]:
+    out = []
+    for item in item_list:
+        out.append(item)
+        out += items(item.get("item", []))
+    return out
+
+
+def test_documentation_elements_are_exactly_the_ten_with_definitions_and_sources(content: Any) -> None:
+    concepts = content.concepts(DOC)
+    assert set(concepts) == ELEMENTS
+    for code, concept in concepts.items():
+        assert concept["definition"] and content.prop(concept, "source"), code
+
+
+def test_imaging_guidance_says_fluoroscopy_is_included_when_performed_not_required(content: Any) -> None:
+    definition = content.concepts(DOC)["imaging-guidance"]["definition"]
+    assert "included in 33952 when performed" in definition
+    assert "not required" in definition
+
+
+def test_every_question_carries_a_documentation_code_and_every_element_is_asked(content: Any) -> None:
+    q = content.get("Questionnaire/ecmo-cannulation-note")
+    all_items = items(q["item"])
+    asked = set()
+    for item in all_items:
+        if item["type"] not in {"group", "display"}:
+            assert item.get("code"), item["linkId"]
+        for coding in item.get("code", []):
+            assert coding["system"] == DOC
+            asked.add(coding["code"])
+    assert asked == ELEMENTS
+
+
+def test_cannula_details_repeat_per_cannula(content: Any) -> None:
+    q = content.get("Questionnaire/ecmo-cannulation-note")
+    [cannula] = [i for i in q["item"] if i["linkId"] == "cannula"]
+    assert cannula["repeats"] is True
+    assert {c["code"] for i in cannula["item"] for c in i["code"]} == {
+        "cannula-size",
+        "cannula-site",
+        "approach",
+    }
+
+
+def test_answer_value_sets_offer_the_mode_approach_and_imaging_answers(content: Any) -> None:
+    q = content.get("Questionnaire/ecmo-cannulation-note")
+    by_link = {i["linkId"]: i for i in items(q["item"])}
+    mode = content.value_set_codes(by_link["ecmo-mode"]["answerValueSet"])
+    approach = content.value_set_codes(by_link["cannula.approach"]["answerValueSet"])
+    imaging = content.value_set_codes(by_link["imaging-guidance.modality"]["answerValueSet"])
+    assert {c for _, c in mode} == {"VA", "VV"}
+    assert {c for _, c in approach} == {"percutaneous", "open", "central"}
+    assert "fluoroscopy" in {c for _, c in imaging}
+    assert by_link["imaging-guidance.used"]["type"] == "boolean"
+
+
+def test_card_topics_are_the_six_codes_with_definitions(content: Any) -> None:
+    topics = content.concepts(TOPIC)
+    assert set(topics) == {
+        "age-criteria",
+        "documentation",
+        "coding-edit",
+        "site-of-service",
+        "payer-policy",
+        "data-quality",
+    }
+    assert all(t["definition"] for t in topics.values())
+
+
+def test_facility_place_of_service_uses_official_cms_names(content: Any) -> None:
+    pos = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
+    [include] = content.get("ValueSet/facility-place-of-service")["compose"]["include"]
+    assert include["system"] == pos
+    assert {c["code"]: c["display"] for c in include["concept"]} == {
+        "19": "Off Campus-Outpatient Hospital",
+        "21": "Inpatient Hospital",
+        "22": "On Campus-Outpatient Hospital",
+        "23": "Emergency Room – Hospital",
+        "24": "Ambulatory Surgical Center",
+    }
+    assert "11" not in {c["code"] for c in include["concept"]}
