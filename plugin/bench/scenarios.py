@@ -18,7 +18,7 @@ from plugin.bench.floor import FLOOR_PATH
 
 CPT = payloads.CPT
 # The value set of the ECMO/ECLS cannulation family published in fhir_bundles/.
-FAMILY_VALUESET = "https://fhir.cpt-plugin.org/ValueSet/ecmo-cannulation-family"
+FAMILY_VALUESET = "https://fhir.cpt-plugin.org/ValueSet/ecmo-ecls-family"
 FILTER_WORD = "femoral"
 FILTER_COUNT = 20
 JSON = {"Content-Type": "application/json"}
