@@ -72,12 +72,16 @@ def memory_detail(pid: int) -> dict[str, float]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    """utime + stime; with `reaped_children`, plus what its exited and reaped children used."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime + cstime
+    return ticks / CLOCK_TICKS
 
 
 def machine_busy_seconds() -> float:
@@ -192,7 +196,10 @@ class Server:
         }
 
     def cpu_seconds(self) -> float:
-        return cpu_seconds(self.pid) + sum(cpu_seconds(pid) for pid in children(self.pid))
+        """Master, live workers, and workers already replaced (max_requests) and reaped by the master."""
+        return cpu_seconds(self.pid, reaped_children=True) + sum(
+            cpu_seconds(pid) for pid in children(self.pid)
+        )
 
     def stop(self, timeout: float = 20.0) -> int | None:
         if self.process is None or self.process.poll() is not None:

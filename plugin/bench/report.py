@@ -30,6 +30,7 @@ _RUN = {
         "p99_ms": _NUMBER_OR_NULL,
         "max_ms": _NUMBER_OR_NULL,
         "ratio_to_floor": _NUMBER_OR_NULL,
+        "cpu_ratio_to_floor": _NUMBER_OR_NULL,
         "peak_worker_rss_mb": _NUMBER_OR_NULL,
         "load": {"type": "object"},
         "cpu": {"type": "object"},
@@ -186,6 +187,8 @@ def table(results: dict[str, Any]) -> str:
             continue
         lines.append(
             f"{run['name']:<22} {_fmt(run['rps'], ',.0f'):>8} {_fmt(run.get('ratio_to_floor'), '.2f'):>8} "
+            f"{_fmt((run.get('cpu') or {}).get('server_ms_per_request'), '.3f'):>7} "
+            f"{_fmt(run.get('cpu_ratio_to_floor'), '.2f'):>6} "
             f"{_fmt(run['p50_ms'], '.2f'):>8} {_fmt(run['p99_ms'], '.2f'):>8} "
             f"{_fmt(run.get('peak_worker_rss_mb'), '.0f'):>6} MB  {run.get('note', '')}"
         )
@@ -230,6 +233,10 @@ def table(results: dict[str, Any]) -> str:
                 f"memory {label}: master RSS {mem['master']['rss_mb']:.0f} MB; workers RSS/PSS "
                 f"{workers} MB; total PSS {mem['total_pss_mb']:.0f} MB"
             )
+    lines.append(
+        "CPU ms = server CPU per request (all workers); cpu x = floor CPU ms / endpoint CPU ms, "
+        "the throughput ratio a server with the cores to itself would show"
+    )
     lines.append("targets:")
     for target in results["targets"]:
         verdict = {True: "MET", False: "NOT MET", None: "NOT MEASURED"}[target["met"]]

@@ -25,11 +25,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k/10k/100k and prefetch runs")
     parser.add_argument("--scaling-duration", type=float, default=3.0, help="seconds per scaling run (3)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per endpoint; the median by throughput is reported (1)"
+    )
     parser.add_argument("--startup-runs", type=int, default=3, help="start-up measurements (3)")
     parser.add_argument("--family-valueset", help="canonical URL of the value set for $expand/$validate-code")
     parser.add_argument("--out", type=Path, help="results folder (bench/results)")
     parser.add_argument("--work-dir", type=Path, help="generated content and logs (var/bench)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    parser.add_argument(
+        "--profile",
+        metavar="NAMES",
+        help="instead of the benchmark: profile these endpoints in-process with pyinstrument "
+        "(comma-separated, e.g. order-sign,lookup,expand-filter-100k)",
+    )
+    parser.add_argument("--profile-requests", type=int, default=2000, help="requests per profiled endpoint")
     parser.set_defaults(func=run)
 
 
@@ -46,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         scaling=not args.no_scaling,
         scaling_duration=args.scaling_duration,
         startup_runs=args.startup_runs,
+        repeat=args.repeat,
         plot=not args.no_plot,
     )
     if args.family_valueset:
@@ -54,8 +65,47 @@ def run(args: argparse.Namespace) -> int:
         settings.out_dir = args.out
     if args.work_dir:
         settings.work_dir = args.work_dir
+    if args.profile:
+        return run_profile(settings, [n.strip() for n in args.profile.split(",") if n.strip()], args)
     results = runner.run(settings)
     path, png = runner.save(results, settings)
     print(report.table(results))
     print(f"results: {path}" + (f"\nplot: {png}" if png else ""))
+    return 0
+
+
+def run_profile(settings: object, names: list[str], args: argparse.Namespace) -> int:
+    import tempfile
+
+    from plugin.app import create_app
+    from plugin.bench import content, profile, runner, scenarios
+    from plugin.bench.floor import create_floor_app
+
+    assert isinstance(settings, runner.Settings)
+    known = profile.endpoints_by_name(settings.family_valueset)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print(f"unknown endpoint(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return 2
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    folder = content.write_content(settings.work_dir / f"content-{runner.CONTENT_VERSION}", runner.SIZES)
+    with tempfile.TemporaryDirectory(prefix="cpt-bench-") as tmp:
+        config = runner.write_config(Path(tmp) / "bench.toml", settings.work_dir, [folder])
+        app = create_app(config_file=config)
+        floor_ms = profile.per_request_ms(
+            create_floor_app(), scenarios.floor_endpoint(), args.profile_requests
+        )
+        print(f"floor app through the test client: {floor_ms:.3f} ms per request")
+        for name in names:
+            html = settings.work_dir / "profiles" / f"{name}.html"
+            try:
+                text, per_request = profile.profile(app, known[name], args.profile_requests, html)
+            except RuntimeError as err:
+                print(f"\n=== {name}: not profiled: {err}")
+                continue
+            print(
+                f"\n=== {name}: {per_request:.3f} ms per request in-process "
+                f"({per_request / floor_ms:.1f}x the floor); HTML: {html}"
+            )
+            print(text)
     return 0
