@@ -1,8 +1,10 @@
 """Request bodies for the benchmark: an order-sign call for CPT 33952 and the floor's card.
 
-The order-sign request carries the four prefetch resources an EHR would send (patient, coverage,
-encounter, conditions), about 5 KB as compact JSON. `conditions` can be grown to measure how hook
-cost scales with the prefetch. Everything is synthetic.
+The order-sign request fills every prefetch key the service declares (patient, coverage, encounter,
+conditions, consents: cds_hooks/services.json), one resource each, about 5 KB as compact JSON. A
+key left out would make the service fetch it from the EHR on every call, which is not the case
+measured here. `conditions` can be grown to measure how hook cost scales with the prefetch.
+Everything is synthetic.
 """
 
 from __future__ import annotations
@@ -164,6 +166,31 @@ def condition(index: int) -> dict[str, Any]:
     }
 
 
+def consent_bundle() -> dict[str, Any]:
+    consent = {
+        "resourceType": "Consent",
+        "id": "bench-consent-1",
+        "status": "active",
+        "scope": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "treatment"}]
+        },
+        "category": [
+            {"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}
+        ],
+        "patient": {"reference": f"Patient/{PATIENT_ID}"},
+        "dateTime": "2026-11-24T23:05:00Z",
+        "policyRule": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]
+        },
+        "provision": {
+            "type": "permit",
+            "period": {"start": "2026-11-24T23:05:00Z"},
+            "code": [{"coding": [{"system": CPT, "code": "33952"}]}],
+        },
+    }
+    return _searchset([consent])
+
+
 def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
@@ -204,8 +231,8 @@ def service_request(code: str = "33952") -> dict[str, Any]:
     }
 
 
-def order_sign_request(conditions: int = 2, code: str = "33952") -> dict[str, Any]:
-    """A CDS Hooks 2.0 order-sign call with prefetch patient, coverage, encounter, conditions."""
+def order_sign_request(conditions: int = 1, code: str = "33952") -> dict[str, Any]:
+    """A CDS Hooks 2.0 order-sign call with every declared prefetch key filled."""
     return {
         "hook": "order-sign",
         "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
@@ -225,6 +252,7 @@ def order_sign_request(conditions: int = 2, code: str = "33952") -> dict[str, An
             "coverage": coverage_bundle(),
             "encounter": encounter(),
             "conditions": _searchset([condition(i) for i in range(conditions)]),
+            "consents": consent_bundle(),
         },
     }
 

@@ -384,7 +384,7 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
         "floor": [],
         "endpoints": [],
         "rate_limited": None,
-        "scaling": {"sizes": SIZES, "prefetch_resources": [3 + n for n in PREFETCH_CONDITIONS], "runs": []},
+        "scaling": {"sizes": SIZES, "prefetch_resources": [4 + n for n in PREFETCH_CONDITIONS], "runs": []},
         "targets": [],
     }
 
@@ -482,3 +482,41 @@ def save(results: dict[str, Any], settings: Settings) -> tuple[Path, Path | None
 
         png = plot(results, settings.out_dir / f"{stem}.png")
     return path, png
+
+
+def profile_under_load(settings: Settings, endpoints: list[Endpoint], seconds: float = 8.0) -> dict[str, str]:
+    """py-spy one worker of the production server while the load generator drives each endpoint."""
+    import threading
+
+    from plugin.bench import stacks
+
+    tool = settings.tool
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    folder = content.write_content(settings.work_dir / f"content-{CONTENT_VERSION}", SIZES)
+    tables: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="cpt-bench-") as tmp:
+        config = write_config(Path(tmp) / "bench.toml", settings.work_dir, [folder])
+        with product_server(settings, config, "py-spy") as server:
+            workers = server.wait_for_workers(settings.workers)
+            for endpoint in endpoints:
+                status, body = procs.request(
+                    server.port, endpoint.method, endpoint.path, endpoint.body, endpoint.headers
+                )
+                problem = endpoint.check(status, body) if endpoint.check else None
+                if problem:
+                    tables[endpoint.name] = f"not profiled: {problem[:300]}"
+                    continue
+                drive(server, endpoint, min(settings.warmup, 2.0) or 1.0, settings.conns(tool), tool)
+                load = threading.Thread(
+                    target=drive,
+                    args=(server, endpoint, seconds + 2.0, settings.conns(tool), tool),
+                    daemon=True,
+                )
+                load.start()
+                time.sleep(1.0)
+                out = settings.work_dir / "profiles" / f"{endpoint.name}.collapsed"
+                stacks.record(workers[0], seconds, out)
+                load.join()
+                tables[endpoint.name] = stacks.table(out.read_text())
+                log(f"{endpoint.name}: py-spy profile in {out}")
+    return tables

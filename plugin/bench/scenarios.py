@@ -122,7 +122,7 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
             hook_body(),
             JSON,
             expect_cards,
-            "order-sign for CPT 33952, prefetch: patient, coverage, encounter, conditions",
+            "order-sign for CPT 33952, prefetch: patient, coverage, encounter, 1 condition, 1 consent",
         ),
         Endpoint(
             "validate-code",
@@ -187,16 +187,16 @@ def scaling_endpoints(size: int, probe_code: str) -> list[Endpoint]:
 
 
 def hook_scaling_endpoints(sizes: list[int]) -> list[Endpoint]:
-    """order-sign with the conditions search grown to `n` entries (prefetch = 3 + n resources)."""
+    """order-sign with the conditions search grown to `n` entries (prefetch = 4 + n resources)."""
     return [
         Endpoint(
-            f"order-sign@{3 + n}",
+            f"order-sign@{4 + n}",
             "POST",
             f"/cds-services/{payloads.SERVICE_ID}",
             hook_body(n),
             JSON,
             expect_cards,
-            f"prefetch with {3 + n} resources",
+            f"prefetch with {4 + n} resources",
         )
         for n in sizes
     ]

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(comma-separated, e.g. order-sign,lookup,expand-filter-100k)",
     )
     parser.add_argument("--profile-requests", type=int, default=2000, help="requests per profiled endpoint")
+    parser.add_argument(
+        "--py-spy",
+        metavar="NAMES",
+        help="instead of the benchmark: sample one gunicorn worker with py-spy while these endpoints are "
+        "under load (comma-separated), and print the time per function",
+    )
     parser.set_defaults(func=run)
 
 
@@ -65,6 +71,18 @@ def run(args: argparse.Namespace) -> int:
         settings.out_dir = args.out
     if args.work_dir:
         settings.work_dir = args.work_dir
+    if args.py_spy:
+        from plugin.bench import profile
+
+        known = profile.endpoints_by_name(settings.family_valueset)
+        names = [n.strip() for n in args.py_spy.split(",") if n.strip()]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            print(f"unknown endpoint(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            return 2
+        for name, text in runner.profile_under_load(settings, [known[n] for n in names]).items():
+            print(f"\n=== {name} (py-spy, one worker under load)\n{text}")
+        return 0
     if args.profile:
         return run_profile(settings, [n.strip() for n in args.profile.split(",") if n.strip()], args)
     results = runner.run(settings)

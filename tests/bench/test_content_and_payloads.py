@@ -60,6 +60,7 @@ def test_order_sign_request__about_5_kb_and_grows_with_conditions() -> None:
         "coverage",
         "encounter",
         "conditions",
+        "consents",
     }
 
 
