@@ -69,6 +69,26 @@ def issue(
     return item
 
 
+TX_ISSUE_TYPE = "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type"
+
+
+def tx_issue(
+    severity: str,
+    code: str,
+    tx_type: str | None,
+    text: str,
+    *,
+    message_id: str | None = None,
+    expression: list[str] | str | None = None,
+) -> dict[str, Any]:
+    """An issue in the shape terminology clients expect: `details.coding` from the tx-issue-type
+    code system (not-found, not-in-vs, invalid-code, ...) and the catalog message id as an extension."""
+    if isinstance(expression, str):
+        expression = [expression] if expression else None
+    coding = [{"system": TX_ISSUE_TYPE, "code": tx_type}] if tx_type else None
+    return issue(severity, code, text, expression=expression, details_coding=coding, message_id=message_id)
+
+
 def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": issues}
 
@@ -126,7 +146,8 @@ def register_error_handlers(bp: Blueprint) -> None:
     def _unexpected(err: Exception) -> Any:
         log.exception("unhandled error under %s", bp.name)
         return fhir_response(
-            OperationOutcomeError.simple(500, "Internal error; the server log has the details.", "exception")
-            .to_resource(),
+            OperationOutcomeError.simple(
+                500, "Internal error; the server log has the details.", "exception"
+            ).to_resource(),
             500,
         )

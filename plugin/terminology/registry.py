@@ -35,6 +35,10 @@ class Registry:
     _by_url: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _by_id: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _origin: dict[int, str] = field(default_factory=dict)
+    _supplements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _cache: dict[Any, Any] = field(default_factory=dict)
+    # Keeps every added resource alive, so id()-based origin and cache keys stay valid.
+    _held: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, resource: dict[str, Any], origin: str = "") -> None:
         """Index one resource; a later resource with the same url|version replaces the earlier one."""
@@ -49,7 +53,12 @@ class Registry:
             versions.append(resource)
         if resource.get("id"):
             self._by_id[(rtype, resource["id"])] = resource
+        if rtype == "CodeSystem" and resource.get("content") == "supplement" and resource.get("supplements"):
+            target = str(resource["supplements"]).partition("|")[0]
+            self._supplements.setdefault(target, []).append(resource)
         self._origin[id(resource)] = origin
+        self._held.append(resource)
+        self._cache.clear()
 
     def add_all(self, resources: Iterable[tuple[dict[str, Any], str]]) -> None:
         for resource, origin in resources:
@@ -79,11 +88,46 @@ class Registry:
             return candidates[0]
         return max(candidates, key=lambda r: _version_key(r.get("version")))
 
+    def supplements(self, url: str) -> list[dict[str, Any]]:
+        """CodeSystem supplements whose `supplements` names `url` (any version), this layer's first."""
+        own = list(self._supplements.get(url, []))
+        return own + (self.parent.supplements(url) if self.parent else [])
+
+    def owns(self, resource: dict[str, Any]) -> bool:
+        return id(resource) in self._origin
+
+    def cached(self, key: Any, resources: list[dict[str, Any]], build: Any) -> Any:
+        """A value derived from `resources` (e.g. a code system index), built once and kept by the
+        innermost layer that holds any of them - so a request overlay's derived data dies with it and
+        shared resources are indexed once per process. Resources no layer holds are not cached."""
+        layer: Registry | None = self
+        while layer is not None:
+            if any(layer.owns(r) for r in resources):
+                break
+            layer = layer.parent
+        if layer is None:
+            return build()
+        found = layer._cache.get(key)
+        if found is None:
+            found = build()
+            layer._cache[key] = found
+        return found
+
     def by_id(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
         found = self._by_id.get((resource_type, resource_id))
         if found is None and self.parent is not None:
             return self.parent.by_id(resource_type, resource_id)
         return found
+
+    def every(self, resource_type: str) -> Iterator[dict[str, Any]]:
+        """Every resource of a type ever added, this layer's first - including ones a later
+        resource with the same url|version or id shadows (a request may carry such duplicates)."""
+        layer: Registry | None = self
+        while layer is not None:
+            for resource in layer._held:
+                if resource.get("resourceType") == resource_type:
+                    yield resource
+            layer = layer.parent
 
     def resources(self, resource_type: str | None = None) -> Iterator[dict[str, Any]]:
         seen: set[tuple[str, str]] = set()

@@ -1,0 +1,189 @@
+"""ValueSet.compose filters (`property op value`) evaluated against a code system view.
+
+Hierarchy filters (is-a, descendent-of, is-not-a, generalizes, child-of, descendent-leaf) work on the
+concept tree; property filters (=, in, not-in, regex, exists) on concept properties and on the
+built-in properties (code, display, status, inactive, notSelectable, parent, child). Regular
+expressions are checked before use: patterns with nested unbounded repetition or back-references
+(the shapes that backtrack catastrophically) are refused rather than run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
+
+try:  # Python 3.11+
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+    from re._constants import (  # type: ignore[import-not-found]
+        BRANCH,
+        GROUPREF,
+        GROUPREF_EXISTS,
+        MAX_REPEAT,
+        MAXREPEAT,
+        MIN_REPEAT,
+        POSSESSIVE_REPEAT,
+        SUBPATTERN,
+    )
+except ImportError:  # pragma: no cover - older interpreters
+    import sre_parse  # type: ignore[no-redef]
+    from sre_constants import (  # type: ignore[no-redef]
+        BRANCH,
+        GROUPREF,
+        GROUPREF_EXISTS,
+        MAX_REPEAT,
+        MAXREPEAT,
+        MIN_REPEAT,
+        SUBPATTERN,
+    )
+
+    POSSESSIVE_REPEAT = MAX_REPEAT
+
+MAX_PATTERN_LENGTH = 1000
+HIERARCHY_OPS = {"is-a", "descendent-of", "is-not-a", "generalizes", "child-of", "descendent-leaf"}
+PROPERTY_OPS = {"=", "in", "not-in", "regex", "exists"}
+
+
+class UnsafePatternError(ValueError):
+    """A regular expression the server refuses to run."""
+
+
+class UnknownFilterError(ValueError):
+    """A filter the code system cannot evaluate."""
+
+
+def compile_regex(pattern: str) -> re.Pattern[str]:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise UnsafePatternError(f"the regular expression is longer than {MAX_PATTERN_LENGTH} characters")
+    try:
+        parsed = sre_parse.parse(pattern)
+        compiled = re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise UnsafePatternError(f"'{pattern}' is not a valid regular expression: {exc}") from exc
+    _check_backtracking(parsed, inside_unbounded=False)
+    return compiled
+
+
+def _check_backtracking(items: Any, inside_unbounded: bool) -> None:
+    """Refuse star height above one (`(a+)+`, `(x*y*)*`): the patterns that backtrack exponentially."""
+    for op, arg in items:
+        if op in (GROUPREF, GROUPREF_EXISTS):
+            raise UnsafePatternError("back-references are not supported in regex filters")
+        if op in (MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT):
+            _low, high, body = arg
+            unbounded = high == MAXREPEAT or high > 100
+            if unbounded and inside_unbounded:
+                raise UnsafePatternError("nested unbounded repetition may take exponential time")
+            _check_backtracking(body, inside_unbounded or unbounded)
+        elif op == SUBPATTERN:
+            _check_backtracking(arg[-1], inside_unbounded)
+        elif op == BRANCH:
+            for branch in arg[1]:
+                _check_backtracking(branch, inside_unbounded)
+
+
+@dataclass
+class Filter:
+    """One compiled filter: `matches(concept)`, and optionally the candidate codes it can yield."""
+
+    matches: Callable[[Concept], bool]
+    candidates: Callable[[], list[str]] | None = None
+
+
+def compile_filter(view: CodeSystemView, prop: str, op: str, value: str) -> Filter:
+    """Compile one filter; UnknownFilterError if the code system cannot evaluate it, UnsafePatternError
+    for a regex the server refuses to run."""
+    if prop in ("concept", "code") and op in HIERARCHY_OPS:
+        return _hierarchy(view, op, value)
+    if op not in PROPERTY_OPS:
+        raise UnknownFilterError(f"{prop} {op}")
+    getter = _property_getter(view, prop)
+    if getter is None:
+        raise UnknownFilterError(f"{prop} {op}")
+    if op == "exists":
+        wanted = str(value).lower() == "true"
+        return Filter(lambda c: bool(getter(c)) == wanted)
+    if op == "regex":
+        pattern = compile_regex(value)
+        return Filter(lambda c: any(pattern.fullmatch(v) for v in getter(c)))
+    if op == "=":
+        return _equals(view, prop, value, getter)
+    items = {v.strip() for v in str(value).split(",") if v.strip()}
+    if op == "in":
+        if prop in ("concept", "code"):
+            return Filter(lambda c: c.code in items, lambda: [c for c in items if view.locate(c)])
+        return Filter(lambda c: any(v in items for v in getter(c)))
+    return Filter(lambda c: not any(v in items for v in getter(c)))  # not-in
+
+
+def _equals(view: CodeSystemView, prop: str, value: str, getter: Callable[[Concept], list[str]]) -> Filter:
+    if prop in ("concept", "code"):
+        found = view.locate(value)
+        return Filter(
+            lambda c: found is not None and c.code == found.code, lambda: [found.code] if found else []
+        )
+    return Filter(lambda c: value in getter(c))
+
+
+def _hierarchy(view: CodeSystemView, op: str, value: str) -> Filter:
+    root = view.locate(value)
+    code = root.code if root else value
+    if op == "is-a":
+        codes = [code, *view.descendants(code)] if root else []
+    elif op == "descendent-of":
+        codes = view.descendants(code) if root else []
+    elif op == "child-of":
+        codes = list(root.children) if root else []
+    elif op == "descendent-leaf":
+        codes = [c for c in view.descendants(code) if not view.concepts[c].children] if root else []
+    elif op == "generalizes":
+        codes = [code, *view.ancestors(code)] if root else []
+    else:  # is-not-a
+        excluded = {code, *view.descendants(code)} if root else set()
+        return Filter(lambda c: c.code not in excluded)
+    members = set(codes)
+    return Filter(lambda c: c.code in members, lambda: codes)
+
+
+def _property_getter(view: CodeSystemView, prop: str) -> Callable[[Concept], list[str]] | None:
+    if prop in ("concept", "code"):
+        return lambda c: [c.code]
+    if prop == "display":
+        return lambda c: [d.value for d in c.designations]
+    if prop == "definition":
+        return lambda c: [c.definition] if c.definition else []
+    if prop == "modified":
+        # Enumerated concepts are never expressions (CPT's `modified` property; see cpt.py).
+        return lambda c: ["false"]
+    definition = view.property_defs.get(prop)
+    if definition is not None or _used_as_property(view, prop):
+        # A property the code system states: compare what it says, literally (an absent value
+        # matches neither true nor false).
+        return lambda c: [_text(p) for p in c.properties if p.get("code") == prop]
+    if prop == "status":
+        return lambda c: [view.status(c) or "active"]
+    if prop == "inactive":
+        return lambda c: ["true" if view.is_inactive(c) else "false"]
+    if prop in ("notSelectable", "abstract"):
+        return lambda c: ["true" if view.is_abstract(c) else "false"]
+    if prop == "parent":
+        return lambda c: list(c.parents)
+    if prop == "child":
+        return lambda c: list(c.children)
+    return None
+
+
+def _used_as_property(view: CodeSystemView, prop: str) -> bool:
+    return any(p.get("code") == prop for c in view for p in c.properties)
+
+
+def _text(prop: dict[str, Any]) -> str:
+    value = primitive(prop)
+    if isinstance(value, dict):  # Coding
+        return str(value.get("code", ""))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,46 @@
+"""One module per FHIR terminology operation; each exposes a pure function over FHIR dicts.
+
+The functions take a `TxContext` (registry overlay + interpreted options) and the request's
+`ParsedParameters`, and return a FHIR resource dict or raise `TxError` / `OperationOutcomeError`.
+HTTP concerns (routing, content negotiation, R4/R5 shapes) live in `plugin/terminology/blueprint.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugin.operation_outcome import OperationOutcomeError
+from plugin.terminology.context import TxContext, tx_error
+from plugin.terminology.parameters import ParsedParameters
+
+
+def resolve_value_set(
+    ctx: TxContext, params: ParsedParameters, instance_id: str | None, *, in_result: bool = False
+) -> dict[str, Any] | None:
+    """The value set an operation works on: instance id, `valueSet` resource, or `url` (+ valueSetVersion)."""
+    if instance_id is not None:
+        found = ctx.registry.by_id("ValueSet", instance_id)
+        if found is None:
+            raise OperationOutcomeError.simple(404, f"ValueSet/{instance_id} is not known", "not-found")
+        return found
+    inline = params.resource("valueSet")
+    if inline is not None:
+        return inline
+    url = params.string("url")
+    if not url:
+        return None
+    version = params.string("valueSetVersion")
+    base, _, pinned = url.partition("|")
+    found = ctx.value_set(base, version or pinned or None)
+    if found is None:
+        resolved = ctx.determine_version(base, version or pinned or None, valueset=True)
+        shown = f"{base}|{resolved}" if resolved else base
+        raise tx_error(
+            404,
+            "Unable_to_resolve_value_Set_",
+            shown,
+            code="not-found",
+            tx_type="not-found",
+            in_result=in_result,
+        )
+    return found

@@ -1,0 +1,71 @@
+"""CodeSystem/$subsumes - http://hl7.org/fhir/R5/codesystem-operation-subsumes.html
+
+Supported input: codeA + codeB + system (+ version), codingA + codingB, id (instance level),
+tx-resource, the version rules. Output: Parameters with `outcome` = equivalent | subsumes |
+subsumed-by | not-subsumed (from the code system's hierarchy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugin.operation_outcome import OperationOutcomeError, bad_request
+from plugin.terminology import messages
+from plugin.terminology.context import TxContext, TxError
+from plugin.terminology.operations.codesystem_lookup import _unknown_system
+from plugin.terminology.parameters import ParametersBuilder, ParsedParameters
+
+
+def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None = None) -> dict[str, Any]:
+    coding_a = params.value("codingA") if isinstance(params.value("codingA"), dict) else {}
+    coding_b = params.value("codingB") if isinstance(params.value("codingB"), dict) else {}
+    code_a = params.string("codeA") or coding_a.get("code")
+    code_b = params.string("codeB") or coding_b.get("code")
+    system = params.string("system") or coding_a.get("system") or coding_b.get("system")
+    version = params.string("version") or coding_a.get("version") or coding_b.get("version")
+    if instance_id is not None:
+        resource = ctx.registry.by_id("CodeSystem", instance_id)
+        if resource is None:
+            raise OperationOutcomeError.simple(404, f"CodeSystem/{instance_id} is not known", "not-found")
+        system, version = resource.get("url"), resource.get("version")
+    if not code_a or not code_b:
+        raise bad_request("Both codes are required: codeA and codeB, or codingA and codingB")
+    for coding in (coding_a, coding_b):
+        if coding.get("system") and system and coding["system"] != system:
+            raise bad_request(
+                f"codingA and codingB must be from the same code system ({coding['system']} is not {system})"
+            )
+    if not system:
+        raise bad_request("The code system is required: system, or codingA/codingB with a system")
+    view = ctx.code_system(system, version)
+    if view is None:
+        raise _unknown_system(ctx, system, ctx.determine_version(system, version))
+    concepts = []
+    for name, code in (("codeA", code_a), ("codeB", code_b)):
+        concept = view.locate(code)
+        if concept is None:
+            text = messages.render(
+                "Unknown_Code_in_Version" if view.version else "Unknown_Code_in",
+                code,
+                view.url,
+                view.version or "",
+            )
+            raise TxError(
+                404,
+                "Unknown_Code_in_Version",
+                text,
+                code="not-found",
+                tx_type="invalid-code",
+                expression=name,
+            )
+        concepts.append(concept)
+    a, b = concepts
+    if a.code == b.code:
+        outcome = "equivalent"
+    elif view.subsumes(a.code, b.code):
+        outcome = "subsumes"
+    elif view.subsumes(b.code, a.code):
+        outcome = "subsumed-by"
+    else:
+        outcome = "not-subsumed"
+    return ParametersBuilder().add("outcome", "Code", outcome).build()
