@@ -21,6 +21,11 @@ Why these settings (measured on a 2-core machine; numbers in README "Performance
 - No access log by default: one line per request costs throughput, and the CDS audit line
   (written by the security area) already records every hook call.
 
+Areas can ask for work to be done before the workers fork: every callable in
+`app.extensions["prefork_warmups"]` runs once when the app is loaded (in the master with preload,
+so what it builds - e.g. code system indexes - is shared by all workers, and inherited by each
+worker that replaces a recycled one instead of being rebuilt on its first request).
+
 Any gunicorn setting can be changed from the configuration file under `[server.gunicorn]`, e.g.
 `timeout = 10` or `accesslog = "-"`.
 """
@@ -35,6 +40,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 WSGIApp = Callable[..., Any]
+WARMUPS_KEY = "prefork_warmups"
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "worker_class": "sync",
@@ -67,6 +73,12 @@ def _post_fork(server: Any, worker: Any) -> None:
     engine = getattr(store, "engine", None)
     if engine is not None:
         engine.dispose(close=False)
+
+
+def run_warmups(app: Any) -> None:
+    """Run the warm-ups areas registered on the app (see the module docstring)."""
+    for warm in list((getattr(app, "extensions", None) or {}).get(WARMUPS_KEY, [])):
+        warm()
 
 
 def gunicorn_options(
@@ -108,7 +120,9 @@ class GunicornServer(BaseApplication):
             self.cfg.set("post_fork", _post_fork)
 
     def load(self) -> WSGIApp:
-        return self._load_app()
+        app = self._load_app()
+        run_warmups(app)
+        return app
 
 
 def run_gunicorn(
