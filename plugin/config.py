@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "cors": {
         "origins": ["*"],
     },
+    "sandbox": {"patients_dirs": ["var/sandbox/imported"]},  # folders of imported patients the sandbox serves
 }
 
 

@@ -1,9 +1,45 @@
-"""The cds_hooks area. Wired into the app by init_app(app)."""
+"""The CDS Hooks 2.0 service: discovery, order-select / order-sign / appointment-book, feedback.
+
+Content (service definitions, rules, fact snapshots, JSON Schemas) is loaded from `[content] cds_hooks`
+once, after the terminology registry, because the age and documentation rules read terminology.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
+
+from plugin.cds_hooks.blueprint import EXTENSION_KEY, bp, get_cds
+from plugin.cds_hooks.pipeline import CdsHooks
+from plugin.cds_hooks.rules import load_rules
+from plugin.cds_hooks.schemas import load_schemas
+from plugin.cds_hooks.services import load_services
+from plugin.cds_hooks.tables import load_tables
+from plugin.config import resolve_path
+from plugin.terminology import get_registry
+
+__all__ = ["init_app", "get_cds", "load_cds"]
+
+
+def load_cds(folder: Path, app: Flask) -> CdsHooks:
+    schemas = load_schemas(folder / "schemas")
+    catalog = load_services(folder / "services.json", schemas)
+    tables = load_tables(folder / "facts")
+    rule_schema = schemas.validator("rule.schema.json").schema
+    rules = load_rules(folder / "rules", rule_schema, tables, get_registry(app))
+    return CdsHooks(schemas, catalog, tables, rules)
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's blueprints, hooks and CLI pieces on the app."""
+    """Load the CDS content and register the /cds-services blueprint.
+
+    `[content] cds_hooks = ""` runs without the CDS service: a terminology-only deployment, or one
+    whose terminology content does not carry the value sets and maps the rules read.
+    """
+    settings = app.config["PLUGIN"]
+    if not settings["content"]["cds_hooks"]:
+        return
+    folder = resolve_path(settings, settings["content"]["cds_hooks"])
+    app.extensions[EXTENSION_KEY] = load_cds(folder, app)
+    app.register_blueprint(bp)

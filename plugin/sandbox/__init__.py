@@ -1,4 +1,8 @@
-"""The sandbox area. Wired into the app by init_app(app)."""
+"""The sandbox area: synthetic and imported patients, their FHIR server, the page, and replay.
+
+Wired into the app by init_app(app): /sandbox/fhir (read-only FHIR R4 over the sandbox patients)
+and /sandbox (the page and its small JSON API).
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's blueprints, hooks and CLI pieces on the app."""
+    """Register this area's blueprints; the patients are loaded on first use."""
+    from plugin.sandbox import fhir_server, page
+
+    app.register_blueprint(fhir_server.bp)
+    app.register_blueprint(page.bp)

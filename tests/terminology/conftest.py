@@ -354,7 +354,13 @@ def tx_app(tmp_path: Path) -> Flask:
     settings = {
         "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
         "security": {"require_jwt": False, "issuers": []},
-        "content": {"fhir_bundles": str(tmp_path / "no-bundles"), "paths": [str(folder)], "packages": []},
+        # Only the inline content: the CDS service, whose rules read the published content, stays off.
+        "content": {
+            "fhir_bundles": str(tmp_path / "no-bundles"),
+            "paths": [str(folder)],
+            "packages": [],
+            "cds_hooks": "",
+        },
     }
     application = create_app(settings)
     application.config["TESTING"] = True

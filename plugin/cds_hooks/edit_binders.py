@@ -1,0 +1,126 @@
+"""Binders for NCCI edits among the draft orders: procedure-to-procedure pairs, add-ons, units (MUE)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from plugin.cds_hooks.binders import BINDERS, ORDER_FIELDS, REQUEST_FIELDS, Binder, Context, _base
+from plugin.cds_hooks.conditions import Binding, fields_of
+from plugin.cds_hooks.facts import Facts, Order
+
+
+def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+    meanings = ctx.tables.files.get("ncci-ptp-practitioner", {}).get("modifierIndicators", {})
+    for first in facts.orders:
+        for second in facts.orders:
+            if first is second or not (first.selected or second.selected):
+                continue
+            if not (rule.triggered(first.code) or rule.triggered(second.code)):
+                continue
+            row = ctx.tables.ptp_edit(first.code, second.code)
+            if row is None:
+                continue
+            indicator = row["modifierIndicator"]
+            bypass = row.get("bypassModifiers", []) if indicator == "1" else []
+            binding = _base(facts, column1=first, column2=second)
+            binding["edit"] = {
+                "column1": first.code,
+                "column2": second.code,
+                "modifier_indicator": indicator,
+                "meaning": meanings.get(indicator),
+                "rationale": row.get("rationale"),
+                "bypass": bypass,
+                "note": row.get("note"),
+            }
+            yield binding
+
+
+def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+    for order in facts.in_scope:
+        row = ctx.tables.add_ons.get(order.code)
+        if row is None or not rule.triggered(order.code):
+            continue
+        others = sorted({o.code for o in facts.orders if o is not order})
+        binding = _base(facts, order=order)
+        binding["addon"] = {
+            "code": order.code,
+            "primaries": row["primaries"],
+            "has_primary": any(code in row["primaries"] for code in others),
+            "others": others,
+            "note": row.get("note"),
+        }
+        yield binding
+
+
+def bind_mue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+    meanings = ctx.tables.files.get("ncci-mue", {}).get("mai", {})
+    by_code: dict[str, list[Order]] = {}
+    for order in facts.orders:
+        by_code.setdefault(order.code, []).append(order)
+    for code, orders in by_code.items():
+        row = ctx.tables.mue.get(code)
+        if row is None or not rule.triggered(code) or not any(o.selected for o in orders):
+            continue
+        binding = _base(facts, order=orders[0])
+        binding["mue"] = {
+            "code": code,
+            "limit": row["mue"],
+            "mai": row["mai"],
+            "mai_meaning": meanings.get(row["mai"]),
+            "units": sum(o.quantity for o in orders),
+            "orders": [o.label for o in orders],
+            "order_count": len(orders),
+        }
+        yield binding
+
+
+BINDERS.update(
+    {
+        "ptp": Binder(
+            "ptp",
+            fields_of(
+                [
+                    ("column1", ORDER_FIELDS),
+                    ("column2", ORDER_FIELDS),
+                    ("request", REQUEST_FIELDS),
+                    (
+                        "edit",
+                        [
+                            "column1",
+                            "column2",
+                            "modifier_indicator",
+                            "meaning",
+                            "rationale",
+                            "bypass",
+                            "note",
+                        ],
+                    ),
+                ]
+            ),
+            bind_ptp,
+        ),
+        "add-on": Binder(
+            "add-on",
+            fields_of(
+                [
+                    ("order", ORDER_FIELDS),
+                    ("request", REQUEST_FIELDS),
+                    ("addon", ["code", "primaries", "has_primary", "others", "note"]),
+                ]
+            ),
+            bind_add_on,
+        ),
+        "mue": Binder(
+            "mue",
+            fields_of(
+                [
+                    ("order", ORDER_FIELDS),
+                    ("request", REQUEST_FIELDS),
+                    ("mue", ["code", "limit", "mai", "mai_meaning", "units", "orders", "order_count"]),
+                ]
+            ),
+            bind_mue,
+        ),
+    }
+)

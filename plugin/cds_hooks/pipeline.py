@@ -1,0 +1,128 @@
+"""One CDS Hooks call, in named stages: validate -> resolve prefetch -> build facts -> evaluate rules
+-> render cards. Each stage is a function of plain data; this module only strings them together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, g
+
+from plugin.cds_hooks import clock, prefetch
+from plugin.cds_hooks.cards import render_response
+from plugin.cds_hooks.facts import Order, build_facts, build_orders
+from plugin.cds_hooks.fhir import as_list, reference_of, resources
+from plugin.cds_hooks.rules import RuleSet
+from plugin.cds_hooks.schemas import HOOK_SCHEMAS, Schemas
+from plugin.cds_hooks.services import Catalog, Service
+from plugin.cds_hooks.tables import Tables
+from plugin.storage import get_store
+
+log = logging.getLogger(__name__)
+
+
+class CdsError(Exception):
+    """An error answered as JSON {"error", "message"} with an HTTP status, and the field to blame if any."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+@dataclass
+class CdsHooks:
+    """Everything the service loads once: schemas, service definitions, fact tables and compiled rules."""
+
+    schemas: Schemas
+    catalog: Catalog
+    tables: Tables
+    rules: RuleSet
+
+
+def validate(cds: CdsHooks, service: Service, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise CdsError(400, "invalid-request", "the request body must be a JSON object")
+    error = cds.schemas.first_error(HOOK_SCHEMAS[service.hook], body)
+    if error is not None:
+        field, message = error
+        raise CdsError(400, "invalid-request", message, field)
+    context = body["context"]
+    if service.hook == "order-select":
+        known = {reference_of(r) for r in resources(context["draftOrders"])}
+        for index, selection in enumerate(as_list(context.get("selections"))):
+            if selection not in known:
+                field = f"context.selections[{index}]"
+                raise CdsError(
+                    400, "invalid-request", f"{field}: {selection!r} is not in context.draftOrders", field
+                )
+    return body
+
+
+def relevant(orders: list[Order], tables: Tables) -> bool:
+    """Does this request concern the ECMO/ECLS family at all? If not, the answer is {"cards": []}."""
+    family = [o for o in orders if o.in_family]
+    if not family:
+        return False
+    if any(o.selected for o in family):
+        return True
+    return any(
+        tables.ptp_edit(o.code, f.code) or tables.ptp_edit(f.code, o.code) or o.code in tables.add_ons
+        for o in orders
+        if o.selected
+        for f in family
+    )
+
+
+def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -> dict[str, Any]:
+    body = validate(cds, service, body)
+    g.cds_audit = {
+        "service": service.id,
+        "hook": service.hook,
+        "hookInstance": body["hookInstance"],
+        "rules": [],
+    }
+    # The trust area writes the audit line from g.cds_audit after the request, whatever the outcome.
+    context = body["context"]
+    orders = build_orders(service.hook, context, cds.tables, clock.today())
+    if not relevant(orders, cds.tables):
+        g.cds_audit["cards"] = 0
+        return {"cards": []}
+    try:
+        resolved = prefetch.resolve(app, body, service.prefetch)
+    except prefetch.PrefetchMismatchError as exc:
+        raise CdsError(400, "invalid-request", str(exc), "prefetch.patient.id") from exc
+    facts = build_facts(
+        hook=service.hook,
+        service_id=service.id,
+        context=context,
+        prefetch=resolved.data,
+        prefetch_issues=resolved.issues,
+        tables=cds.tables,
+        base_url=base_url,
+        orders=orders,
+    )
+    findings = cds.rules.evaluate(facts)
+    response = render_response(findings, facts)
+    g.cds_audit["rules"] = sorted({f.rule.id for f in findings})
+    g.cds_audit["cards"] = len(response["cards"])
+    issued = [
+        {
+            "uuid": card["uuid"],
+            "topic": card["source"]["topic"]["code"],
+            "rule_id": card["extension"]["org.cpt-plugin.rule"]["id"],
+        }
+        for card in response["cards"]
+    ]
+    try:
+        get_store(app).record_cards(service.id, body["hookInstance"], issued)
+    except Exception:  # the advice still goes out; feedback on these cards is reported with topic unknown
+        log.exception("could not record issued cards for %s", service.id)
+    return response
+
+
+def precondition_outcome(message: str) -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "not-found", "details": {"text": message}}],
+    }

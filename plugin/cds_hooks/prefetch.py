@@ -1,0 +1,227 @@
+"""Stage 1: resolve the prefetch (CDS Hooks 2.0, "Providing FHIR Resources to a CDS Service").
+
+A key the client sent is used as given; `null` means known absent (a read that found nothing) and is
+never re-fetched. A key the client left out, or answered with an OperationOutcome, is read from
+`fhirServer` with the `fhirAuthorization` bearer token: only when the fetch policy allows that base,
+with a bounded timeout and response size, without following redirects, and at most a few pages of a
+searchset. Without the patient nothing can be advised, so a patient that cannot be had is a 412;
+any other key that cannot be had becomes a data-quality card.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from flask import Flask
+
+from plugin.cds_hooks.fhir import as_dict, as_list, as_str, is_resource, outcome_messages, resources
+from plugin.security.fetch_policy import allowed_fhir_base, current_issuer
+
+REQUIRED_KEYS = frozenset({"patient"})
+MAX_PAGES = 5
+_TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
+_USER_TOKENS = {
+    "userPractitionerId": "Practitioner",
+    "userPractitionerRoleId": "PractitionerRole",
+    "userPatientId": "Patient",
+    "userRelatedPersonId": "RelatedPerson",
+}
+
+
+class PatientUnavailableError(Exception):
+    """The patient could not be had from the prefetch or the FHIR server (HTTP 412)."""
+
+
+class PrefetchMismatchError(ValueError):
+    """The prefetch contradicts the context (HTTP 400); the message names the field."""
+
+
+@dataclass
+class Resolved:
+    data: dict[str, Any] = field(default_factory=dict)
+    issues: dict[str, str] = field(default_factory=dict)
+    fetched: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    base: str
+    token: str | None
+    timeout: float
+    max_bytes: int
+    allowed: bool
+
+
+def render_template(template: str, context: dict[str, Any]) -> str | None:
+    """Fill {{context.x}} and {{userPractitionerId}}-style tokens; None when a token has no value."""
+    missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = match.group(1)
+        if name.startswith("context."):
+            found = as_str(context.get(name.removeprefix("context.")))
+        elif name in _USER_TOKENS:
+            user = as_str(context.get("userId")) or ""
+            rtype, _, rid = user.partition("/")
+            found = rid if rtype == _USER_TOKENS[name] and rid else None
+        else:
+            found = None
+        if found is None:
+            missing = True
+            return ""
+        return found
+
+    rendered = _TOKEN.sub(value, template)
+    return None if missing else rendered
+
+
+def _get(url: str, settings: FetchSettings) -> tuple[int, Any]:
+    headers = {"Accept": "application/fhir+json, application/json"}
+    if settings.token:
+        headers["Authorization"] = f"Bearer {settings.token}"
+    started = time.monotonic()
+    with requests.get(
+        url, headers=headers, timeout=settings.timeout, allow_redirects=False, stream=True
+    ) as reply:
+        body = bytearray()
+        for chunk in reply.iter_content(chunk_size=65536):
+            body += chunk
+            if len(body) > settings.max_bytes:
+                raise ValueError(f"the response is larger than {settings.max_bytes} bytes")
+            if time.monotonic() - started > settings.timeout:
+                raise requests.Timeout("the response did not finish in time")
+        if reply.status_code >= 300:
+            return reply.status_code, None
+        try:
+            return reply.status_code, json.loads(bytes(body))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError("the response is not JSON") from exc
+
+
+def _fetch(key: str, query: str, settings: FetchSettings) -> tuple[str, Any, str | None]:
+    """(key, resource or None, problem or None) for one prefetch query."""
+    url = urljoin(settings.base.rstrip("/") + "/", query.lstrip("/"))
+    is_read = "?" not in query
+    try:
+        status, body = _get(url, settings)
+    except requests.Timeout:
+        return key, None, f"the FHIR server did not answer within {settings.timeout:g} s"
+    except requests.RequestException as exc:
+        return key, None, f"the FHIR server could not be reached ({type(exc).__name__})"
+    except ValueError as exc:
+        return key, None, str(exc)
+    if is_read and status in (404, 410):
+        return key, None, None  # the server says it does not exist: known absent
+    if status >= 300:
+        return key, None, f"the FHIR server answered HTTP {status}"
+    if not is_resource(body):
+        return key, None, "the FHIR server's answer is not a FHIR resource"
+    if is_resource(body, "OperationOutcome"):
+        return (
+            key,
+            None,
+            "the FHIR server answered with an OperationOutcome: " + "; ".join(outcome_messages(body)),
+        )
+    if is_resource(body, "Bundle"):
+        body = _follow_pages(body, settings)
+    return key, body, None
+
+
+def _follow_pages(bundle: dict[str, Any], settings: FetchSettings) -> dict[str, Any]:
+    """Append the entries of up to MAX_PAGES `next` pages on the same FHIR server."""
+    merged = dict(bundle)
+    entries = list(as_list(bundle.get("entry")))
+    page = bundle
+    for _ in range(MAX_PAGES - 1):
+        next_url = next(
+            (
+                as_str(as_dict(link).get("url"))
+                for link in as_list(page.get("link"))
+                if as_dict(link).get("relation") == "next"
+            ),
+            None,
+        )
+        if not next_url or not next_url.startswith(settings.base.rstrip("/") + "/"):
+            break
+        try:
+            status, page = _get(next_url, settings)
+        except (requests.RequestException, ValueError):
+            break
+        if status >= 300 or not is_resource(page, "Bundle"):
+            break
+        entries += as_list(page.get("entry"))
+    merged["entry"] = entries
+    merged.pop("link", None)
+    return merged
+
+
+def _unwrap_patient(value: Any) -> Any:
+    """A Patient sent as a one-entry searchset is taken as the Patient."""
+    if is_resource(value, "Bundle"):
+        patients = list(resources(value, "Patient"))
+        return patients[0] if len(patients) == 1 else None
+    return value
+
+
+def resolve(app: Flask, body: dict[str, Any], prefetch_templates: dict[str, str]) -> Resolved:
+    context = as_dict(body.get("context"))
+    given = as_dict(body.get("prefetch"))
+    limits = app.config["PLUGIN"]["limits"]
+    base = as_str(body.get("fhirServer"))
+    settings = FetchSettings(
+        base=base or "",
+        token=as_str(as_dict(body.get("fhirAuthorization")).get("access_token")),
+        timeout=float(limits["fetch_timeout_seconds"]),
+        max_bytes=int(limits["fetch_max_bytes"]),
+        allowed=bool(base) and allowed_fhir_base(app, base, current_issuer()),
+    )
+    resolved = Resolved()
+    to_fetch: dict[str, str] = {}
+    for key, template in prefetch_templates.items():
+        if key in given and not is_resource(given[key], "OperationOutcome"):
+            value = given[key]
+            if value is not None and outcome_messages(value):
+                resolved.issues[key] = "the EHR reported: " + "; ".join(outcome_messages(value))
+            resolved.data[key] = value
+            continue
+        reported = "; ".join(outcome_messages(given.get(key))) if key in given else ""
+        query = render_template(template, context)
+        if query is None:
+            resolved.data[key] = None  # e.g. no encounterId: nothing to prefetch
+            continue
+        if not base:
+            resolved.issues[key] = reported or "it was not prefetched and the request names no fhirServer"
+        elif not settings.allowed:
+            resolved.issues[key] = "it was not prefetched and this service may not fetch from that fhirServer"
+        else:
+            to_fetch[key] = query
+    if to_fetch:
+        with ThreadPoolExecutor(max_workers=len(to_fetch)) as pool:
+            results = list(pool.map(lambda item: _fetch(item[0], item[1], settings), to_fetch.items()))
+        for key, value, problem in results:
+            resolved.fetched.append(key)
+            if problem:
+                resolved.issues[key] = problem
+            resolved.data[key] = value
+    if "patient" in resolved.data:
+        resolved.data["patient"] = _unwrap_patient(resolved.data["patient"])
+    for key in REQUIRED_KEYS & set(prefetch_templates):
+        patient = resolved.data.get(key)
+        if not is_resource(patient, "Patient"):
+            reason = resolved.issues.get(key) or "the patient was not found"
+            raise PatientUnavailableError(
+                f"The {key} could not be obtained from the prefetch or the FHIR server: {reason}."
+            )
+        if as_str(patient.get("id")) and patient["id"] != context.get("patientId"):
+            raise PrefetchMismatchError(
+                f"prefetch.{key}.id {patient['id']!r} is not context.patientId {context.get('patientId')!r}"
+            )
+    return resolved

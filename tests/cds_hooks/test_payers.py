@@ -1,0 +1,139 @@
+"""Payer notes from the active Coverage, and the CRD coverage-information system action on order-sign.
+
+Scenario facts: Coverage.payor[0].display (how the payer is recognised), ServiceRequest.priority.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cds_hooks.stubs import (
+    APPOINTMENT_BOOK,
+    ORDER_SELECT,
+    ORDER_SIGN,
+    appointment,
+    appointment_book,
+    cards_of,
+    order_select,
+    order_sign,
+    service_request,
+)
+
+COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+
+
+def coverage_parts(action):
+    [ext] = [e for e in action["resource"]["extension"] if e["url"] == COVERAGE_INFORMATION]
+    parts = {}
+    for part in ext["extension"]:
+        value = next(v for k, v in part.items() if k.startswith("value"))
+        parts.setdefault(part["url"], []).append(value)
+    return parts
+
+
+@pytest.mark.parametrize(
+    ("payor", "rule", "must_say"),
+    [
+        (
+            "Medicare Part B",
+            "payer-medicare",
+            ["| 33952 | 000", "modifier **25**", "No ECMO national coverage"],
+        ),
+        (
+            "Blue Cross Blue Shield of Florida",
+            "payer-blue-plan",
+            ["potentially reversible", "bridge to heart"],
+        ),
+        (
+            "Aetna",
+            "payer-policy-not-verified",
+            ["No ECMO Clinical Policy Bulletin found; not verified", "What to check"],
+        ),
+        (
+            "Cigna Healthcare",
+            "payer-policy-not-verified",
+            ["No ECMO coverage policy found; not verified", "What to check"],
+        ),
+        (
+            "UnitedHealthcare",
+            "payer-policy-not-verified",
+            ["not required for emergency or urgent care", "What to check"],
+        ),
+    ],
+)
+def test_each_payer__its_card(call, payor, rule, must_say) -> None:
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")], payer=payor))
+    [card] = cards_of(response, topic="payer-policy")
+    assert card["extension"]["org.cpt-plugin.rule"]["id"] == rule
+    assert card["indicator"] == "info"
+    for text in must_say:
+        assert text in card["detail"], text
+    assert "General guidance, our inference (not a payer rule)" in card["detail"]
+
+
+@pytest.mark.parametrize("payor", ["Acme Health Cooperative", "Humana"])
+def test_unknown_payer__no_payer_card_and_indeterminate_coverage(call, payor) -> None:
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")], payer=payor))
+    assert cards_of(response, topic="payer-policy") == []
+    [action] = response["systemActions"]
+    parts = coverage_parts(action)
+    assert parts["covered"] == ["indeterminate"] and parts["pa-needed"] == ["indeterminate"]
+
+
+def test_no_coverage_on_file__no_payer_card_and_no_coverage_information(call) -> None:
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")]))
+    assert cards_of(response, topic="payer-policy") == []
+    assert "systemActions" not in response
+
+
+@pytest.mark.parametrize(
+    ("priority", "urgency"), [("stat", "emergent"), ("routine", "planned"), (None, "not stated")]
+)
+def test_prior_authorization_advice__emergent_versus_planned(call, priority, urgency) -> None:
+    order = service_request("sr-1", "33952", priority=priority)
+    [card] = cards_of(call(ORDER_SIGN, order_sign([order], payer="Aetna")), topic="payer-policy")
+    assert f"(this order: {urgency if urgency != 'not stated' else 'urgency not stated'})" in card["detail"]
+    assert ("Emergent cannulation" in card["detail"]) is (urgency != "planned")
+    assert ("Planned cannulation" in card["detail"]) is (urgency != "emergent")
+
+
+def test_order_sign__coverage_information_on_each_family_order_only(call) -> None:
+    orders = [service_request("sr-1", "33952"), service_request("sr-2", "77001")]
+    response = call(ORDER_SIGN, order_sign(orders, payer="Medicare"))
+    [action] = response["systemActions"]
+    assert action["type"] == "update" and action["resource"]["id"] == "sr-1"
+    original = orders[0]
+    assert {k: v for k, v in action["resource"].items() if k != "extension"} == original
+    parts = coverage_parts(action)
+    assert parts["coverage"] == [{"reference": "Coverage/cov-1"}]
+    assert parts["covered"] == ["indeterminate"]
+    assert parts["doc-needed"] == ["conditional"]
+    assert parts["billingCode"] == [{"system": "http://www.ama-assn.org/go/cpt", "code": "33952"}]
+    assert parts["date"] == ["2026-11-25"]
+    assert len(parts["coverage-assertion-id"]) == 1
+
+
+def test_blue_plan__coverage_conditional_with_clinical_documentation(call) -> None:
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")], payer="Highmark BCBS"))
+    parts = coverage_parts(response["systemActions"][0])
+    assert parts["covered"] == ["conditional"] and parts["doc-needed"] == ["clinical"]
+
+
+def test_order_select__no_system_actions(call) -> None:
+    order = service_request("sr-1", "33952")
+    response = call(ORDER_SELECT, order_select([order], ["ServiceRequest/sr-1"], payer="Medicare"))
+    assert "systemActions" not in response
+    assert len(cards_of(response, topic="payer-policy")) == 1
+
+
+def test_appointment_book__planned_advice_and_coverage_on_the_appointment(call) -> None:
+    body = appointment_book([appointment("apt-1", "33952")], payer="Cigna", birth_date="2020-12-02")
+    response = call(APPOINTMENT_BOOK, body)
+    [payer] = cards_of(response, topic="payer-policy")
+    assert "(this order: planned)" in payer["detail"] and "Planned cannulation" in payer["detail"]
+    [age] = cards_of(response, topic="age-criteria")  # 5 on 2026-12-01, the appointment's own date
+    updated = age["suggestions"][0]["actions"][0]["resource"]
+    assert updated["resourceType"] == "Appointment"
+    assert updated["serviceType"][0]["coding"][0]["code"] == "33951"
+    [action] = response["systemActions"]
+    assert action["resource"]["resourceType"] == "Appointment"
