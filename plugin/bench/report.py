@@ -31,6 +31,8 @@ _RUN = {
         "max_ms": _NUMBER_OR_NULL,
         "ratio_to_floor": _NUMBER_OR_NULL,
         "cpu_ratio_to_floor": _NUMBER_OR_NULL,
+        "paired_ratio_to_floor": _NUMBER_OR_NULL,
+        "paired_floor": {"type": "array"},
         "peak_worker_rss_mb": _NUMBER_OR_NULL,
         "load": {"type": "object"},
         "cpu": {"type": "object"},
@@ -234,6 +236,7 @@ def table(results: dict[str, Any]) -> str:
                 f"{workers} MB; total PSS {mem['total_pss_mb']:.0f} MB"
             )
     lines.append(
+        "x floor = median over runs of endpoint req/s / req/s of the floor run just before it; "
         "CPU ms = server CPU per request (all workers); cpu x = floor CPU ms / endpoint CPU ms, "
         "the throughput ratio a server with the cores to itself would show"
     )

@@ -57,7 +57,7 @@ class Settings:
     scaling: bool = True
     scaling_duration: float = 3.0
     startup_runs: int = 3
-    repeat: int = 1  # runs per endpoint; the median one (by throughput) is reported
+    repeat: int = 3  # runs per endpoint (each paired with a floor run); medians are reported
     compare_loadgen: bool = False
     work_dir: Path = PROJECT_ROOT / "var" / "bench"
     out_dir: Path = PROJECT_ROOT / "bench" / "results"
@@ -235,8 +235,12 @@ def measure(
     duration: float | None = None,
     connections: int | None = None,
     tool: str | None = None,
+    floor: tuple[procs.Server, Endpoint] | None = None,
 ) -> dict[str, Any]:
-    """Check the answer once, warm up, then run under load; returns one result row."""
+    """Check the answer once, warm up, then run under load; returns one result row.
+
+    With `floor`, each run is preceded by a run of the floor, and `ratio_to_floor` is the median of
+    the per-pair throughput ratios."""
     tool = tool or settings.tool
     conns = connections or settings.conns(tool)
     duration = duration or settings.duration
@@ -257,7 +261,22 @@ def measure(
         return {**row, "status": "unavailable", "problem": problem[:500]}
     if settings.warmup > 0:
         drive(server, endpoint, settings.warmup, conns, tool)
-    runs = [_timed_run(server, endpoint, duration, conns, tool) for _ in range(max(1, settings.repeat))]
+    runs = []
+    pairs: list[dict[str, Any]] = []
+    for _ in range(max(1, settings.repeat)):
+        if floor is not None:
+            floor_run = _timed_run(floor[0], floor[1], duration, conns, tool)
+        run = _timed_run(server, endpoint, duration, conns, tool)
+        runs.append(run)
+        if floor is not None:
+            pairs.append(
+                {
+                    "floor_rps": floor_run["rps"],
+                    "rps": run["rps"],
+                    "ratio": round(run["rps"] / floor_run["rps"], 3) if floor_run["rps"] else None,
+                    "floor_server_ms_per_request": floor_run["cpu"]["server_ms_per_request"],
+                }
+            )
     runs.sort(key=lambda r: r["rps"])
     chosen = runs[len(runs) // 2]  # the median run by throughput, reported whole
     row.update(chosen)
@@ -267,6 +286,10 @@ def measure(
             | {"other_processes_s": r["cpu"]["other_processes_s"]}
             for r in runs
         ]
+    if pairs:
+        row["paired_floor"] = pairs
+        ratios = sorted(p["ratio"] for p in pairs if p["ratio"] is not None)
+        row["paired_ratio_to_floor"] = ratios[len(ratios) // 2] if ratios else None
     load = row["load"]
     bad = load["errors"] + load["non_2xx"]
     if load["requests"] == 0 or bad > 0.01 * load["requests"]:
@@ -342,7 +365,10 @@ def _ratio(runs: list[dict[str, Any]], floor_rps: float | None, floor_cpu_ms: fl
     """Throughput ratio to the floor, and the server-CPU ratio (what a dedicated server would show)."""
     for run in runs:
         measured = run["status"] == "measured"
-        run["ratio_to_floor"] = round(run["rps"] / floor_rps, 3) if measured and floor_rps else None
+        if run.get("paired_ratio_to_floor") is not None and measured:
+            run["ratio_to_floor"] = run["paired_ratio_to_floor"]
+        else:
+            run["ratio_to_floor"] = round(run["rps"] / floor_rps, 3) if measured and floor_rps else None
         cpu_ms = (run.get("cpu") or {}).get("server_ms_per_request")
         run["cpu_ratio_to_floor"] = (
             round(floor_cpu_ms / cpu_ms, 3) if measured and floor_cpu_ms and cpu_ms else None
@@ -412,45 +438,49 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
 
         on_step("floor")
         floor = scenarios.floor_endpoint()
-        with floor_server(settings) as server:
-            results["floor"].append(measure(server, floor, settings))
+        # The floor server stays up (idle workers cost nothing) so that every run of an endpoint
+        # is paired with a floor run right before it: load from other work on the machine then
+        # moves both numbers of a pair together instead of skewing the ratio.
+        with floor_server(settings) as floor_srv:
+            results["floor"].append(measure(floor_srv, floor, settings))
             if settings.compare_loadgen:
                 other = "python" if tool == "wrk" else "wrk"
                 if other == "python" or wrk_path():
-                    row = measure(server, floor, settings, tool=other)
+                    row = measure(floor_srv, floor, settings, tool=other)
                     results["loadgen_check"] = {"tool": other, "floor": row}
 
-        on_step("product server with benchmark content")
-        with product_server(settings, bench_cfg, "product") as server:
-            results["startup"]["with_bench_content_s"] = round(server.startup_s, 3)
-            results["memory"]["at_rest_bench"] = at_rest(server, settings.workers)
-            endpoints = scenarios.main_endpoints(settings.family_valueset, SIZES[-1])
-            for endpoint in endpoints:
-                results["endpoints"].append(measure(server, endpoint, settings))
-            hook = next(r for r in results["endpoints"] if r["name"] == "order-sign")
-            if hook["status"] == "measured":
-                results["rate_limited"] = rate_limited(server, endpoints[0], hook["rps"], settings)
-            else:
-                results["rate_limited"] = {
-                    "name": "order-sign",
-                    "status": "unavailable",
-                    "problem": hook.get("problem"),
-                }
-            if settings.scaling:
-                on_step("scaling runs (1 connection: latency is the cost of one request)")
-                scaling_runs: list[Endpoint] = []
-                for size in SIZES:
-                    scaling_runs += scenarios.scaling_endpoints(size, content.probe_code(size))
-                scaling_runs += scenarios.hook_scaling_endpoints(PREFETCH_CONDITIONS)
-                for endpoint in scaling_runs:
-                    results["scaling"]["runs"].append(
-                        measure(server, endpoint, settings, duration=settings.scaling_duration, connections=1)
-                    )
-            results["memory"]["after_load_bench"] = server.memory()
+            on_step("product server with benchmark content")
+            with product_server(settings, bench_cfg, "product") as server:
+                results["startup"]["with_bench_content_s"] = round(server.startup_s, 3)
+                results["memory"]["at_rest_bench"] = at_rest(server, settings.workers)
+                endpoints = scenarios.main_endpoints(settings.family_valueset, SIZES[-1])
+                for endpoint in endpoints:
+                    results["endpoints"].append(measure(server, endpoint, settings, floor=(floor_srv, floor)))
+                hook = next(r for r in results["endpoints"] if r["name"] == "order-sign")
+                if hook["status"] == "measured":
+                    results["rate_limited"] = rate_limited(server, endpoints[0], hook["rps"], settings)
+                else:
+                    results["rate_limited"] = {
+                        "name": "order-sign",
+                        "status": "unavailable",
+                        "problem": hook.get("problem"),
+                    }
+                if settings.scaling:
+                    on_step("scaling runs (1 connection: latency is the cost of one request)")
+                    scaling_runs: list[Endpoint] = []
+                    for size in SIZES:
+                        scaling_runs += scenarios.scaling_endpoints(size, content.probe_code(size))
+                    scaling_runs += scenarios.hook_scaling_endpoints(PREFETCH_CONDITIONS)
+                    for endpoint in scaling_runs:
+                        results["scaling"]["runs"].append(
+                            measure(
+                                server, endpoint, settings, duration=settings.scaling_duration, connections=1
+                            )
+                        )
+                results["memory"]["after_load_bench"] = server.memory()
 
-        on_step("floor again (drift check)")
-        with floor_server(settings) as server:
-            results["floor"].append({**measure(server, floor, settings), "name": "floor (end)"})
+            on_step("floor again (drift check)")
+            results["floor"].append({**measure(floor_srv, floor, settings), "name": "floor (end)"})
 
         on_step("memory at rest without preload (copy-on-write comparison)")
         with product_server(settings, no_preload_cfg, "no-preload") as server:

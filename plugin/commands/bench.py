@@ -26,7 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k/10k/100k and prefetch runs")
     parser.add_argument("--scaling-duration", type=float, default=3.0, help="seconds per scaling run (3)")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs per endpoint; the median by throughput is reported (1)"
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per endpoint, each paired with a floor run; medians are reported (3)",
     )
     parser.add_argument("--startup-runs", type=int, default=3, help="start-up measurements (3)")
     parser.add_argument("--family-valueset", help="canonical URL of the value set for $expand/$validate-code")
