@@ -144,12 +144,17 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "order-sign p99 at half its maximum rate (ms)", "< 25", p99, None if p99 is None else p99 < 25
         )
     )
-    expand = next(
-        (r for r in runs if r["name"].startswith("expand-filter-") and r["status"] == "measured"), None
-    )
+    # One request at a time (the scaling run): under saturation p50 is mostly time in the queue.
+    scaling = (results.get("scaling") or {}).get("runs", [])
+    expand = _run(scaling, "expand-filter@100000")
     p50 = expand["p50_ms"] if expand else None
     targets.append(
-        _target("$expand filter over 100k concepts p50 (ms)", "< 25", p50, None if p50 is None else p50 < 25)
+        _target(
+            "$expand filter over 100k concepts p50, one request at a time (ms)",
+            "< 25",
+            p50,
+            None if p50 is None else p50 < 25,
+        )
     )
     startup = results["startup"].get("bundled_median_s")
     targets.append(
@@ -178,7 +183,9 @@ def _fmt(value: Any, spec: str) -> str:
 
 def table(results: dict[str, Any]) -> str:
     lines = [
-        f"{'endpoint':<22} {'req/s':>8} {'x floor':>8} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS':>9}  note"
+        f"{'endpoint':<22} {'req/s':>8} {'x floor':>8} {'CPU ms':>7} {'cpu x':>6} {'p50 ms':>8} "
+        f"{'p99 ms':>8} "
+        f"{'peak RSS':>9}  note"
     ]
     for run in [*results["floor"], *results["endpoints"]]:
         if run["status"] != "measured":

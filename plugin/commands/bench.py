@@ -37,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--work-dir", type=Path, help="generated content and logs (var/bench)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
     parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="instead of the benchmark: re-check the targets of a saved result, redraw its PNG, print it",
+    )
+    parser.add_argument(
         "--profile",
         metavar="NAMES",
         help="instead of the benchmark: profile these endpoints in-process with pyinstrument "
@@ -74,6 +80,18 @@ def run(args: argparse.Namespace) -> int:
         settings.out_dir = args.out
     if args.work_dir:
         settings.work_dir = args.work_dir
+    if args.report:
+        import orjson
+
+        results = orjson.loads(args.report.read_bytes())
+        results["targets"] = report.evaluate_targets(results)
+        report.write(results, args.report)
+        if not args.no_plot:
+            from plugin.bench.plot import plot
+
+            plot(results, args.report.with_suffix(".png"))
+        print(report.table(results))
+        return 0
     if args.py_spy:
         from plugin.bench import profile
 
