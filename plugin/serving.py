@@ -26,8 +26,9 @@ Areas can ask for work to be done before the workers fork: every callable in
 so what it builds - e.g. code system indexes - is shared by all workers, and inherited by each
 worker that replaces a recycled one instead of being rebuilt on its first request).
 
-Any gunicorn setting can be changed from the configuration file under `[server.gunicorn]`, e.g.
-`timeout = 10` or `accesslog = "-"`.
+Any gunicorn setting can be changed the way gunicorn itself documents: command-line options in the
+GUNICORN_CMD_ARGS environment variable (e.g. `GUNICORN_CMD_ARGS="--timeout 10 --access-logfile -"`),
+applied over the settings here.
 """
 
 from __future__ import annotations
@@ -114,6 +115,10 @@ class GunicornServer(BaseApplication):
             raise ValueError(f"unknown gunicorn setting(s): {', '.join(sorted(unknown))}")
         for key, value in self._options.items():
             self.cfg.set(key, value)
+        from_env = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+        for key, value in vars(from_env).items():
+            if value is not None and key != "args":
+                self.cfg.set(key.lower(), value)
         if self.cfg.preload_app and "when_ready" not in self._options:
             self.cfg.set("when_ready", _freeze_before_fork)
         if "post_fork" not in self._options:

@@ -141,19 +141,13 @@ def git_commit() -> str:
 # -- servers ----------------------------------------------------------------------------------------
 
 
-def write_config(
-    path: Path, work_dir: Path, extra_paths: list[Path], gunicorn: dict[str, Any] | None = None
-) -> Path:
+def write_config(path: Path, work_dir: Path, extra_paths: list[Path]) -> Path:
     lines = [
         "[storage]",
         f'url = "sqlite:///{(work_dir / "bench-feedback.db").as_posix()}"',
         "[content]",
         "paths = [" + ", ".join(f'"{p.as_posix()}"' for p in extra_paths) + "]",
     ]
-    if gunicorn:
-        lines.append("[server.gunicorn]")
-        for key, value in gunicorn.items():
-            lines.append(f"{key} = {str(value).lower() if isinstance(value, bool) else value!r}")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -175,6 +169,27 @@ def product_server(settings: Settings, config: Path, name: str) -> procs.Server:
         ),
         port=port,
         log_path=settings.work_dir / f"{name}.log",
+    )
+
+
+def no_preload_server(settings: Settings, config: Path) -> procs.Server:
+    port = procs.free_port()
+    return procs.Server(
+        name="no-preload",
+        argv=[
+            sys.executable,
+            "-m",
+            "plugin.bench.variant",
+            "--port",
+            str(port),
+            "--workers",
+            str(settings.workers),
+            "--config",
+            str(config),
+            "--no-preload",
+        ],
+        port=port,
+        log_path=settings.work_dir / "no-preload.log",
     )
 
 
@@ -422,9 +437,6 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
     with tempfile.TemporaryDirectory(prefix="cpt-bench-") as tmp:
         bundled_cfg = write_config(Path(tmp) / "bundled.toml", settings.work_dir, [])
         bench_cfg = write_config(Path(tmp) / "bench.toml", settings.work_dir, [content_dir])
-        no_preload_cfg = write_config(
-            Path(tmp) / "nopreload.toml", settings.work_dir, [content_dir], {"preload_app": False}
-        )
 
         on_step("start-up and memory at rest with bundled content")
         times = []
@@ -483,7 +495,7 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
             results["floor"].append({**measure(floor_srv, floor, settings), "name": "floor (end)"})
 
         on_step("memory at rest without preload (copy-on-write comparison)")
-        with product_server(settings, no_preload_cfg, "no-preload") as server:
+        with no_preload_server(settings, bench_cfg) as server:
             results["startup"]["with_bench_content_no_preload_s"] = round(server.startup_s, 3)
             results["memory"]["at_rest_bench_no_preload"] = at_rest(server, settings.workers)
 

@@ -2,15 +2,14 @@
 
 Without `--workers` (and with `[server] workers` at 1) this is Flask's threaded development
 server, which is what `make run` uses. With `--workers N` (or `[server] workers` above 1) it is
-gunicorn with N sync workers, configured in plugin/serving.py.
+gunicorn with N sync workers, configured in plugin/serving.py (and GUNICORN_CMD_ARGS).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from plugin.config import ConfigError, load_settings
+from plugin.config import load_settings
 
 
 def _positive_int(text: str) -> int:
@@ -47,10 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None or workers > 1:
         from plugin.serving import run_gunicorn
 
-        overrides: Any = server.get("gunicorn") or {}
-        if not isinstance(overrides, dict):
-            raise ConfigError("[server.gunicorn] must be a table of gunicorn settings")
-        return run_gunicorn(lambda: create_app(config_file=args.config), host, port, workers, overrides)
+        return run_gunicorn(lambda: create_app(config_file=args.config), host, port, workers)
     app = create_app(config_file=args.config)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
     return 0

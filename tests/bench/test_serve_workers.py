@@ -25,14 +25,18 @@ def _config(tmp_path: Path, extra: str = "") -> Path:
     return config
 
 
-def _start(args: list[str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def _start(
+    args: list[str], tmp_path: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], Path]:
     log = tmp_path / "server.log"
+    environment = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "plugin.cli", "serve", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**environment, **(env or {})},
         )
     return proc, log
 
@@ -92,16 +96,18 @@ def test_serve_workers__gunicorn_answers_then_stops_with_its_workers(tmp_path: P
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
-def test_serve__workers_from_config_select_gunicorn(tmp_path: Path) -> None:
+def test_serve__workers_from_config_select_gunicorn_and_env_overrides_apply(tmp_path: Path) -> None:
     port = free_port()
-    config = _config(tmp_path, f"[server]\nworkers = 2\nport = {port}\n[server.gunicorn]\ntimeout = 10\n")
-    proc, log = _start(["--config", str(config)], tmp_path)
+    config = _config(tmp_path, f"[server]\nworkers = 2\nport = {port}\n")
+    proc, log = _start(["--config", str(config)], tmp_path, {"GUNICORN_CMD_ARGS": "--access-logfile -"})
     try:
         assert _wait_ready(proc, port, log).status_code == 200
         assert len(_wait_children(proc.pid, 2)) == 2
     finally:
         assert _stop(proc) == 0
-    assert "Using worker: sync" in log.read_text()
+    text = log.read_text()
+    assert "Using worker: sync" in text
+    assert '"GET / HTTP/1.1" 200' in text  # the access log that GUNICORN_CMD_ARGS switched on
 
 
 def test_serve__without_workers_stays_the_development_server(tmp_path: Path) -> None:
@@ -117,11 +123,22 @@ def test_serve__without_workers_stays_the_development_server(tmp_path: Path) -> 
         _stop(proc)
 
 
-def test_serve__unknown_gunicorn_setting_is_a_clear_error(tmp_path: Path) -> None:
-    config = _config(tmp_path, "[server.gunicorn]\nworker_count = 3\n")
-    proc, log = _start(["--port", str(free_port()), "--workers", "1", "--config", str(config)], tmp_path)
+def test_serve__unknown_gunicorn_option_is_a_clear_error(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    proc, log = _start(
+        ["--port", str(free_port()), "--workers", "1", "--config", str(config)],
+        tmp_path,
+        {"GUNICORN_CMD_ARGS": "--worker-count 3"},
+    )
     assert proc.wait(30) != 0
-    assert "worker_count" in log.read_text()
+    assert "--worker-count" in log.read_text()
+
+
+def test_gunicorn_server__unknown_setting_in_code_is_refused() -> None:
+    from plugin.serving import GunicornServer
+
+    with pytest.raises(SystemExit):  # gunicorn prints the error and exits
+        GunicornServer(lambda: None, {"worker_count": 3})
 
 
 def test_serve__zero_workers_rejected(capsys) -> None:
