@@ -142,9 +142,11 @@ def git_commit() -> str:
 
 
 def write_config(path: Path, work_dir: Path, extra_paths: list[Path]) -> Path:
+    # A fresh database next to the config file (a temporary folder) for every run: a database left
+    # by an older version of the schema must not turn every write into a logged error.
     lines = [
         "[storage]",
-        f'url = "sqlite:///{(work_dir / "bench-feedback.db").as_posix()}"',
+        f'url = "sqlite:///{(path.parent / (path.stem + "-feedback.db")).as_posix()}"',
         "[content]",
         "paths = [" + ", ".join(f'"{p.as_posix()}"' for p in extra_paths) + "]",
     ]
