@@ -7,9 +7,13 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from plugin.config import resolve_path
-from plugin.terminology.registry import Registry, load_registry
+from plugin.terminology.registry import Registry, load_packages, load_registry
 
 EXTENSION_KEY = "terminology_registry"
+ENDPOINTS_KEY = "terminology_endpoint_registries"
+# FHIR-version-specific packages (e.g. hl7.fhir.r4.core for /fhir, hl7.fhir.r5.core for /fhir/r5): each
+# endpoint sees its own on top of the shared registry, so a core code system answers in that version.
+ENDPOINT_PACKAGES = {"R4": "r4_packages", "R5": "r5_packages"}
 
 
 def init_app(app: Flask) -> None:
@@ -20,13 +24,24 @@ def init_app(app: Flask) -> None:
     folders = [f for f in folders if f.is_dir()]
     folders += [resolve_path(settings, p) for p in content.get("paths", [])]
     packages = [resolve_path(settings, p) for p in content.get("packages", [])]
-    app.extensions[EXTENSION_KEY] = load_registry(folders, packages)
+    shared = load_registry(folders, packages)
+    app.extensions[EXTENSION_KEY] = shared
+    tx_settings = settings.get("terminology", {})
+    endpoints: dict[str, Registry] = {}
+    for fhir_version, key in ENDPOINT_PACKAGES.items():
+        own = [resolve_path(settings, p) for p in tx_settings.get(key, [])]
+        endpoints[fhir_version] = load_packages(own, parent=shared) if own else shared
+    app.extensions[ENDPOINTS_KEY] = endpoints
 
     from plugin.terminology import blueprint
 
     blueprint.register(app)
 
 
-def get_registry(app: Flask | None = None) -> Registry:
-    """The shared registry of the given (or current) app."""
-    return (app or current_app).extensions[EXTENSION_KEY]
+def get_registry(app: Flask | None = None, fhir_version: str | None = None) -> Registry:
+    """The shared registry of the given (or current) app; with `fhir_version` ("R4" or "R5"), what
+    that endpoint sees: its own FHIR-version packages over the shared registry."""
+    extensions = (app or current_app).extensions
+    if fhir_version is None:
+        return extensions[EXTENSION_KEY]
+    return extensions[ENDPOINTS_KEY][fhir_version]

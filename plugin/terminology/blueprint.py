@@ -31,7 +31,7 @@ from plugin.terminology.operations import (
     versions,
 )
 from plugin.terminology.parameters import ParsedParameters, from_body, from_query, query_pairs
-from plugin.terminology.registry import LoadError
+from plugin.terminology.registry import LoadError, Registry
 
 R4, R5 = "4.0.1", "5.0.0"
 PREFIXES = {"/fhir/r5": R5, "/fhir": R4}
@@ -117,7 +117,7 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
     @bp.get("/metadata")
     def metadata() -> Response:
         if request.args.get("mode") == "terminology":
-            ctx = TxContext(get_registry(), TxOptions(), "R5" if fhir_version == R5 else "R4")
+            ctx = TxContext(_endpoint_registry(), TxOptions(), "R5" if fhir_version == R5 else "R4")
             return fhir_response(capabilities.terminology_capabilities(ctx, g.fhir_base))
         return fhir_response(capabilities.capability_statement(g.fhir_base, fhir_version))
 
@@ -128,13 +128,13 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
     def search_view(resource_type: str) -> Callable[[], Response]:
         def view() -> Response:
             pairs = query_pairs(request.args)
-            return fhir_response(search.search(get_registry(), resource_type, pairs, g.fhir_base))
+            return fhir_response(search.search(_endpoint_registry(), resource_type, pairs, g.fhir_base))
 
         return view
 
     def read_view(resource_type: str) -> Callable[[str], Response]:
         def view(resource_id: str) -> Response:
-            return fhir_response(search.read(get_registry(), resource_type, resource_id))
+            return fhir_response(search.read(_endpoint_registry(), resource_type, resource_id))
 
         return view
 
@@ -177,7 +177,7 @@ def _parameters(operation: str) -> ParsedParameters:
 
 
 def _context(params: ParsedParameters) -> TxContext:
-    registry = get_registry().overlay()
+    registry = _endpoint_registry().overlay()
     for index, resource in enumerate(params.resources("tx-resource")):
         try:
             registry.add(resource, f"tx-resource[{index}]")
@@ -187,10 +187,16 @@ def _context(params: ParsedParameters) -> TxContext:
     return TxContext(registry, options, "R5" if g.fhir_version == R5 else "R4")
 
 
+def _endpoint_registry() -> Registry:
+    return get_registry(fhir_version="R5" if g.fhir_version == R5 else "R4")
+
+
 def _expansion_limit() -> int:
-    configured = int(
-        current_app.config["PLUGIN"].get("terminology", {}).get("expansion_limit", DEFAULT_LIMIT)
-    )
+    """How many codes an unpaged expansion may hold: `[terminology] expansion_limit`, which the
+    X-TOO-COSTLY-THRESHOLD request header (as Ontoserver knows it) may lower but never raise."""
+    configured = current_app.config["PLUGIN"].get("terminology", {}).get("expansion_limit", DEFAULT_LIMIT)
+    if isinstance(configured, bool) or not isinstance(configured, int) or configured < 1:
+        configured = DEFAULT_LIMIT
     header = request.headers.get("X-TOO-COSTLY-THRESHOLD")
     if header and header.strip().isdigit():
         return max(1, min(configured, int(header)))

@@ -142,6 +142,7 @@ class CodeSystemView:
                 self.property_defs.setdefault(prop["code"], prop)
         self.concepts: dict[str, Concept] = {}
         self.roots: list[str] = []
+        self._root_set: set[str] = set()
         self._folded: dict[str, str] | None = None
         self._build(resource.get("concept") or [], None)
         self._link_property_hierarchy()
@@ -152,6 +153,7 @@ class CodeSystemView:
         for supplement in self.supplements:
             self._apply_supplement(supplement)
         self._text_index: Any = None
+        self._used_properties: set[str] | None = None
 
     # -- building --------------------------------------------------------------------------
     def _build(self, items: list[Any], parent: Concept | None) -> None:
@@ -163,7 +165,8 @@ class CodeSystemView:
                 concept = Concept(raw)
                 self.concepts[concept.code] = concept
             if parent is None:
-                if concept.code not in self.roots:
+                if concept.code not in self._root_set:
+                    self._root_set.add(concept.code)
                     self.roots.append(concept.code)
             else:
                 self._link(parent.code, concept.code)
@@ -193,9 +196,11 @@ class CodeSystemView:
                 elif prop.get("code") in child_codes:
                     self._link(concept.code, value)
         self.roots = [code for code in self.roots if not self.concepts[code].parents]
+        rooted = set(self.roots)
         for code, concept in self.concepts.items():
-            if not concept.parents and code not in self.roots:
+            if not concept.parents and code not in rooted:
                 self.roots.append(code)
+        del self._root_set
 
     def _base_designations(self, concept: Concept) -> None:
         if concept.display:
@@ -267,6 +272,12 @@ class CodeSystemView:
     def property_codes_for(self, uri: str, *fallback: str) -> set[str]:
         codes = {c for c, d in self.property_defs.items() if d.get("uri") == uri}
         return codes | set(fallback)
+
+    def used_property_codes(self) -> set[str]:
+        """Property codes some concept states (declared in `property` or not)."""
+        if self._used_properties is None:
+            self._used_properties = {str(p.get("code")) for c in self for p in c.properties}
+        return self._used_properties
 
     def property_values(self, concept: Concept, code: str) -> list[Any]:
         return [primitive(p) for p in concept.properties if p.get("code") == code]

@@ -69,15 +69,38 @@ def _walk(items: list[Any]):  # type: ignore[no-untyped-def]
 
 
 def translate_result_to_r4(parameters: dict[str, Any]) -> dict[str, Any]:
+    """R4 names in each match: equivalence, product/dependsOn as element + concept, and the map
+    as `source` (a reverse match names its source code as a Coding there already)."""
     out = copy.deepcopy(parameters)
     for param in out.get("parameter", []):
         if param.get("name") != "match":
             continue
-        for part in param.get("part", []):
-            if part.get("name") == "relationship":
+        parts = param.get("part", [])
+        reverse = any(p.get("name") == "source" for p in parts)
+        for part in parts:
+            name = part.get("name")
+            if name == "relationship":
                 part["name"] = "equivalence"
                 part["valueCode"] = RELATIONSHIP_TO_EQUIVALENCE.get(part.get("valueCode"), "relatedto")
+            elif name in ("product", "dependsOn"):
+                part["part"] = [_dependency_part_to_r4(p) for p in part.get("part", [])]
+        if not reverse:
+            for part in parts:
+                if part.get("name") == "originMap":
+                    part["name"] = "source"
+                    part["valueUri"] = part.pop("valueCanonical", None)
     return out
+
+
+def _dependency_part_to_r4(part: dict[str, Any]) -> dict[str, Any]:
+    if part.get("name") == "attribute":
+        return {"name": "element", "valueUri": part.get("valueUri")}
+    if part.get("name") == "value":
+        if "valueCoding" in part:
+            return {"name": "concept", "valueCoding": part["valueCoding"]}
+        value = next((v for k, v in part.items() if k.startswith("value")), None)
+        return {"name": "concept", "valueCoding": {"code": str(value)}}
+    return part
 
 
 def conceptmap_to_r5(concept_map: dict[str, Any]) -> dict[str, Any]:

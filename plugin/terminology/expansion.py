@@ -10,16 +10,20 @@ parameters that shaped it and names every code system (`used-codesystem`), value
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from plugin.terminology import messages, textsearch, versioning
+from plugin.terminology import messages, textsearch
 from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
 from plugin.terminology.context import TxContext, TxError, tx_error
-from plugin.terminology.expansion_output import Entry, ExpansionOutput
-from plugin.terminology.filters import UnknownFilterError, UnsafePatternError, compile_filter
-from plugin.terminology.resources import newest_first, standards_status, vurl
+from plugin.terminology.expansion_output import Entry, ExpansionOutput, Run
+from plugin.terminology.expansion_sources import include_filters, note_code_system, resolve_code_system
+from plugin.terminology.resources import newest_first, vurl, walk_contains
 
-DEFAULT_LIMIT = 10_000
+# Without `count`, an expansion larger than this is refused as too costly (HAPI's expander uses the
+# same default); `[terminology] expansion_limit` changes it. A paged request may go up to PAGED_LIMIT.
+DEFAULT_LIMIT = 1_000
+PAGED_LIMIT = 1_000_000
 
 
 class Expander:
@@ -28,19 +32,34 @@ class Expander:
     def __init__(self, ctx: TxContext, *, limit: int = DEFAULT_LIMIT, stack: tuple[str, ...] = ()) -> None:
         self.ctx = ctx
         self.options = ctx.options
-        self.limit = limit
+        self.limit = limit if ctx.options.count < 0 else max(limit, PAGED_LIMIT)
         self.stack = stack
         self.output = ExpansionOutput(ctx.options)
         self.entries: dict[tuple[str, str, str], Entry] = {}
         self.order: list[Entry] = []
         self.roots: list[Entry] = []
+        # A large flat contribution is kept as one Run until another include needs it code by code:
+        # an expansion of one big code system then renders its page without an Entry per code.
+        self._run: Run | None = None
         self.excluded: set[tuple[str, str, str]] = set()
         self.excluded_systems: set[tuple[str, str]] = set()
         self.hierarchical = not self.options.exclude_nested
         self.doing_version = False
 
     # -- entry point ---------------------------------------------------------------------------
-    def expand(self, value_set: dict[str, Any], *, top: bool = True) -> dict[str, Any]:
+    def expand(self, value_set: dict[str, Any]) -> dict[str, Any]:
+        """The value set with its `expansion` (only the requested page of codes is rendered)."""
+        if not isinstance(value_set.get("compose"), dict) and isinstance(value_set.get("expansion"), dict):
+            return value_set
+        self.collect(value_set)
+        ordered: Sequence[Entry] = self.order if self._run is None else self._run
+        roots: Sequence[Entry] = self.roots if self._run is None else self._run
+        return self.output.render(
+            value_set, ordered, roots, hierarchical=self.hierarchical, used_rules=self.ctx.used_rules
+        )
+
+    def collect(self, value_set: dict[str, Any], *, top: bool = True) -> None:
+        """Work out which codes the value set holds (`order`, `roots`) without rendering them."""
         ctx = self.ctx
         key = vurl(value_set) or f"#{value_set.get('id', '')}"
         if key in self.stack:
@@ -62,7 +81,7 @@ class Expander:
         if isinstance(compose, dict):
             self._compose(value_set, compose)
         elif isinstance(value_set.get("expansion"), dict):
-            return value_set
+            self._take_expansion(value_set["expansion"])
         if top:
             missing = ctx.missing_supplements()
             if missing:
@@ -75,14 +94,19 @@ class Expander:
                     code="not-found",
                     tx_type="not-found",
                 )
-        return self.output.render(
-            value_set,
-            self.order,
-            self.roots,
-            top=top,
-            hierarchical=self.hierarchical,
-            used_rules=self.ctx.used_rules,
-        )
+
+    def _take_expansion(self, expansion: dict[str, Any]) -> None:
+        """An imported value set that carries only an expansion contributes its listed codes."""
+        self._settle()
+        for item in walk_contains(expansion.get("contains") or []):
+            if item.get("system") and item.get("code") and not item.get("abstract"):
+                key = self._key(item["system"], item.get("version") or "", item["code"])
+                if key not in self.entries:
+                    entry = Entry(key, item={k: v for k, v in item.items() if k != "contains"})
+                    self.entries[key] = entry
+                    self.order.append(entry)
+                    self.roots.append(entry)
+        self.hierarchical = False
 
     # -- compose -------------------------------------------------------------------------------
     def _compose(self, value_set: dict[str, Any], compose: dict[str, Any]) -> None:
@@ -105,8 +129,8 @@ class Expander:
             where = f"ValueSet.compose.include[{position[id(item)]}]"
             self._include(value_set, item, where, exclude_inactive)
 
-    def _import(self, value_set: dict[str, Any], references: list[Any]) -> list[set[tuple[str, str, str]]]:
-        """Expand each referenced value set; returns their code keys (for intersection)."""
+    def _import(self, value_set: dict[str, Any], references: list[Any]) -> list[Expander]:
+        """Collect each referenced value set's codes; returns their expanders (for intersection)."""
         out = []
         for reference in references:
             if not isinstance(reference, str):
@@ -122,20 +146,20 @@ class Expander:
                 raise tx_error(422, "VS_EXP_IMPORT_UNK", url, code="not-found", tx_type="not-found")
             child = Expander(self.ctx, limit=self.limit, stack=self.stack)
             child.options = self.options
-            expanded = child.expand(target, top=False)
+            child.collect(target, top=False)
+            child._settle()
             if not reference.startswith("#"):
                 self.output.param("used-valueset", "Uri", vurl(target))
-            for param in expanded.get("expansion", {}).get("parameter", []):
-                if param.get("name") in ("used-codesystem", "used-valueset", "used-supplement"):
+            for param in child.output.params:
+                if param["name"] in ("used-codesystem", "used-valueset", "used-supplement"):
                     self.output.param(param["name"], "Uri", primitive(param))
-            for prop in expanded.get("expansion", {}).get("property", []):
-                self.output.declare(prop.get("code"), prop.get("uri"))
             out.append(child)
         return out
 
     def _include(
         self, value_set: dict[str, Any], item: dict[str, Any], path: str, exclude_inactive: bool
     ) -> None:
+        self._settle()
         imports = self._import(value_set, item.get("valueSet") or [])
         import_keys = [{_system_code(k) for k in child.entries} for child in imports]
         system = item.get("system")
@@ -147,10 +171,10 @@ class Expander:
                 if all(sc in keys for keys in import_keys[1:]) and not self._is_excluded(entry.key):
                     self._add_imported(entry)
             return
-        view = self._code_system(system, item.get("version"))
-        self._used_code_system(view)
+        view = resolve_code_system(self.ctx, self.output, system, item.get("version"))
+        note_code_system(self.output, view)
         self.ctx.require_supplements_of({})
-        filters = self._filters(view, item, path)
+        filters = include_filters(view, item, path)
         version = view.version or ""
 
         def admissible(concept: Concept) -> bool:
@@ -165,7 +189,8 @@ class Expander:
             return all((system, concept.code) in keys for keys in import_keys)
 
         text = self.options.filter
-        text_hits = view.text_index().search(text) if text else None
+        index = view.text_index() if text else None
+        text_hits = index.search(text) if index is not None and text and filters else None
         if item.get("concept"):
             for ref in item["concept"]:
                 if not isinstance(ref, dict):
@@ -177,25 +202,37 @@ class Expander:
                     continue
                 self._add(view, concept, version, None, ref, value_set)
             return
+        plain = not (exclude_inactive or self.options.active_only or self.options.exclude_not_for_ui)
+        plain = plain and not import_keys
         if filters:
             candidates = filters[0].candidates
             codes = candidates() if candidates else [c.code for c in view]
+            if text_hits is not None and len(text_hits) < len(codes):
+                codes = [c.code for c in index.matching(text)]  # type: ignore[union-attr]
+            chosen = []
             for code in codes:
                 concept = view.locate(code)
                 if concept is None or not admissible(concept):
                     continue
-                if text_hits is not None and concept.code not in text_hits:
-                    continue
+                if text_hits is None or concept.code in text_hits:
+                    chosen.append(concept)
+            if not self.hierarchical or 0 <= self.options.count < len(chosen):
+                self._add_all(view, chosen, version, value_set)  # a page of a flat list
+                return
+            for concept in chosen:
                 parent = None
-                if self.hierarchical and concept.parents:
+                if concept.parents:
                     parent = self.entries.get(self._key(system, version, concept.parents[0]))
                 self._add(view, concept, version, parent, None, value_set)
             return
-        if text_hits is not None:
-            for concept in view:
-                if concept.code in text_hits and admissible(concept):
-                    self._add(view, concept, version, None, None, value_set)
+        if index is not None and text:
+            found = index.matching(text)
+            self._add_all(view, found if plain else [c for c in found if admissible(c)], version, value_set)
             self.hierarchical = False
+            return
+        if not view.has_hierarchy:
+            everything = list(view) if plain else [c for c in view if admissible(c)]
+            self._add_all(view, everything, version, value_set)
             return
         visited: set[str] = set()
         for root in view.roots:
@@ -215,50 +252,6 @@ class Expander:
                 entry = added if added is not None else parent_entry
             stack.extend((view.concepts[child], entry) for child in reversed(current.children))
 
-    def _filters(self, view: CodeSystemView, item: dict[str, Any], path: str) -> list[Any]:
-        out = []
-        for index, raw in enumerate(item.get("filter") or []):
-            if not isinstance(raw, dict):
-                continue
-            prop, op, value = raw.get("property"), raw.get("op"), raw.get("value")
-            where = f"{path}.filter[{index}]"
-            if value is None or value == "":
-                raise tx_error(
-                    400,
-                    "UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE",
-                    view.url,
-                    prop,
-                    op,
-                    code="invalid",
-                    tx_type="vs-invalid",
-                    expression=where,
-                )
-            try:
-                out.append(compile_filter(view, str(prop), str(op), str(value)))
-            except UnsafePatternError as exc:
-                raise TxError(
-                    422,
-                    None,
-                    f"The regex filter on {view.url} cannot be used: {exc}",
-                    code="too-costly",
-                    tx_type="vs-invalid",
-                    expression=where,
-                ) from exc
-            except UnknownFilterError as exc:
-                raise tx_error(
-                    400,
-                    "FILTER_NOT_UNDERSTOOD",
-                    prop,
-                    op,
-                    value,
-                    "",
-                    view.url,
-                    code="not-supported",
-                    tx_type="vs-invalid",
-                    expression=where,
-                ) from exc
-        return out
-
     def _exclude(self, value_set: dict[str, Any], item: dict[str, Any], path: str) -> None:
         imports = self._import(value_set, item.get("valueSet") or [])
         import_keys = [{_system_code(k) for k in child.entries} for child in imports]
@@ -269,13 +262,13 @@ class Expander:
                     if all(_system_code(key) in keys for keys in import_keys[1:]):
                         self.excluded.add(key)
             return
-        view = self._code_system(system, item.get("version"))
-        self._used_code_system(view)
+        view = resolve_code_system(self.ctx, self.output, system, item.get("version"))
+        note_code_system(self.output, view)
         version = view.version or ""
         if not item.get("concept") and not item.get("filter") and not imports:
             self.excluded_systems.add((system, version if self.doing_version else ""))
             return
-        filters = self._filters(view, item, path)
+        filters = include_filters(view, item, path)
         if item.get("concept"):
             candidates = [view.locate(r.get("code")) for r in item["concept"] if isinstance(r, dict)]
         else:
@@ -285,81 +278,6 @@ class Expander:
                 continue
             if all((system, concept.code) in keys for keys in import_keys):
                 self.excluded.add(self._key(system, version, concept.code))
-
-    # -- code systems ----------------------------------------------------------------------------
-    def _code_system(self, system: str, version: str | None) -> CodeSystemView:
-        ctx = self.ctx
-        resolved = ctx.determine_version(system, version)
-        view = ctx.code_system(system, resolved, rules=False)
-        if view is None:
-            supplement = ctx.supplement_resource(system, resolved)
-            if supplement is not None:
-                raise tx_error(
-                    400,
-                    "CODESYSTEM_CS_NO_SUPPLEMENT",
-                    vurl(supplement),
-                    code="invalid",
-                    tx_type="invalid-data",
-                )
-            if not resolved:
-                raise tx_error(
-                    422,
-                    "UNKNOWN_CODESYSTEM_EXP",
-                    system,
-                    code="not-found",
-                    tx_type="not-found",
-                    unknown_system=system,
-                )
-            known = ctx.code_system_versions(system)
-            if known:
-                raise tx_error(
-                    422,
-                    "UNKNOWN_CODESYSTEM_VERSION_EXP",
-                    system,
-                    resolved,
-                    versioning.present_versions(known),
-                    code="not-found",
-                    tx_type="not-found",
-                    unknown_system=f"{system}|{resolved}",
-                )
-            raise tx_error(
-                422,
-                "UNKNOWN_CODESYSTEM_VERSION_EXP_NONE",
-                system,
-                resolved,
-                code="not-found",
-                tx_type="not-found",
-                unknown_system=f"{system}|{resolved}",
-            )
-        failure = ctx.version_check_failure(system, view.version)
-        if failure is not None:
-            raise failure
-        if view.content == "not-present":
-            raise TxError(
-                422,
-                None,
-                messages.render("EXPANSION_CS_NOT_PRESENT", system),
-                code="business-rule",
-                tx_type="invalid",
-            )
-        if view.content in ("fragment", "example"):
-            self.output.param("used-fragment", "Uri", view.canonical)
-            reason = messages.render("EXPANSION_UNCLOSED_FRAGMENT", system)
-            if reason not in self.output.unclosed:
-                self.output.unclosed.append(reason)
-        return view
-
-    def _used_code_system(self, view: CodeSystemView) -> None:
-        self.output.param("used-codesystem", "Uri", view.canonical)
-        self._status_warnings(view.resource)
-
-    def _status_warnings(self, resource: dict[str, Any]) -> None:
-        status = resource.get("status")
-        standards = standards_status(resource)
-        if standards in ("deprecated", "withdrawn"):
-            self.output.param(f"warning-{standards}", "Uri", vurl(resource))
-        elif status == "retired":
-            self.output.param("warning-retired", "Uri", vurl(resource))
 
     # -- building --------------------------------------------------------------------------------
     def _key(self, system: str, version: str, code: str) -> tuple[str, str, str]:
@@ -398,8 +316,7 @@ class Expander:
             return None
         if len(self.order) >= self.limit:
             raise self._too_costly(value_set)
-        item = self.output.item(view, concept, ref, value_set, with_version=self.doing_version)
-        entry = Entry(key, item)
+        entry = Entry(key, view, concept, ref, value_set, self.doing_version)
         self.entries[key] = entry
         self.order.append(entry)
         if parent is not None:
@@ -408,14 +325,55 @@ class Expander:
             self.roots.append(entry)
         return entry
 
+    def _add_all(
+        self,
+        view: CodeSystemView,
+        concepts: list[Concept],
+        version: str,
+        value_set: dict[str, Any],
+        *,
+        lazy: bool = True,
+    ) -> None:
+        """`_add` for many top-level codes of one code system at once (large flat expansions)."""
+        url = view.url
+        doing = self.doing_version
+        vkey = version if doing else ""
+        if (url, "") in self.excluded_systems or (url, vkey) in self.excluded_systems:
+            return
+        if len(concepts) > self.limit:
+            raise self._too_costly(value_set)
+        if lazy and not self.order and self._run is None and not self.excluded:
+            self._run = Run(view, concepts, vkey, value_set, doing)
+            return
+        self._settle()
+        entries, excluded, order, roots = self.entries, self.excluded, self.order, self.roots
+        for concept in concepts:
+            key = (url, vkey, concept.code)
+            if key in entries:
+                self.hierarchical = False
+                continue
+            if key in excluded:
+                continue
+            entry = Entry(key, view, concept, None, value_set, doing)
+            entries[key] = entry
+            order.append(entry)
+            roots.append(entry)
+            if len(order) > self.limit:
+                raise self._too_costly(value_set)
+
+    def _settle(self) -> None:
+        """Turn a pending Run into entries, before anything else is added or looked up."""
+        run, self._run = self._run, None
+        if run is not None:
+            self._add_all(run.view, run.concepts, run.key_version, run.value_set, lazy=False)
+
     def _add_imported(self, source: Entry) -> None:
         key = source.key
         if key in self.entries:
             return
         if len(self.order) >= self.limit:
             raise self._too_costly({})
-        item = {k: v for k, v in source.item.items() if k != "contains"}
-        entry = Entry(key, item)
+        entry = source.copy()
         self.entries[key] = entry
         self.order.append(entry)
         self.roots.append(entry)
@@ -431,8 +389,6 @@ class Expander:
             tx_type=None,
         )
 
-    # -- result ----------------------------------------------------------------------------------
-
 
 def _system_code(key: tuple[str, str, str]) -> tuple[str, str]:
     return (key[0], key[2])
@@ -440,3 +396,11 @@ def _system_code(key: tuple[str, str, str]) -> tuple[str, str]:
 
 def expand(ctx: TxContext, value_set: dict[str, Any], limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     return Expander(ctx, limit=limit).expand(value_set)
+
+
+def codes(ctx: TxContext, value_set: dict[str, Any]) -> list[tuple[str, str]]:
+    """(system, code) of every code in the value set, in expansion order, without rendering."""
+    expander = Expander(ctx)
+    expander.collect(value_set, top=False)
+    expander._settle()
+    return [(entry.key[0], entry.key[2]) for entry in expander.order]

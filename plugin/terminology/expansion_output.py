@@ -8,8 +8,9 @@ concept properties, as the reference servers report them; rendering extensions a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from plugin.terminology import designations as ds
 from plugin.terminology.codesystem import (
@@ -77,14 +78,69 @@ _ECHOED_FLAGS = (
 
 
 class Entry:
-    """One code of the expansion while it is built; `item` is its contains element."""
+    """One code of the expansion while it is built. Its `contains` item is rendered only when the
+    code is on the page returned, so paging through a large expansion stays cheap."""
 
-    __slots__ = ("children", "item", "key")
+    __slots__ = ("children", "concept", "item", "key", "ref", "value_set", "view", "with_version")
 
-    def __init__(self, key: tuple[str, str, str], item: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        key: tuple[str, str, str],
+        view: CodeSystemView | None = None,
+        concept: Concept | None = None,
+        ref: dict[str, Any] | None = None,
+        value_set: dict[str, Any] | None = None,
+        with_version: bool = False,
+        item: dict[str, Any] | None = None,
+    ) -> None:
         self.key = key
+        self.view = view
+        self.concept = concept
+        self.ref = ref
+        self.value_set = value_set
+        self.with_version = with_version
         self.item = item
         self.children: list[Entry] = []
+
+    def copy(self) -> Entry:
+        """The same code taken into another expansion (without its nested codes)."""
+        return Entry(
+            self.key, self.view, self.concept, self.ref, self.value_set, self.with_version, self.item
+        )
+
+
+class Run(Sequence[Entry]):
+    """Top-level codes of one code system, in order, whose Entries are made only when read."""
+
+    def __init__(
+        self,
+        view: CodeSystemView,
+        concepts: list[Concept],
+        key_version: str,
+        value_set: dict[str, Any],
+        with_version: bool,
+    ) -> None:
+        self.view = view
+        self.concepts = concepts
+        self.key_version = key_version
+        self.value_set = value_set
+        self.with_version = with_version
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Entry]: ...
+    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
+        if isinstance(index, slice):
+            return [self._entry(concept) for concept in self.concepts[index]]
+        return self._entry(self.concepts[index])
+
+    def _entry(self, concept: Concept) -> Entry:
+        key = (self.view.url, self.key_version, concept.code)
+        return Entry(key, self.view, concept, None, self.value_set, self.with_version)
 
 
 class ExpansionOutput:
@@ -234,24 +290,37 @@ class ExpansionOutput:
         return props
 
     # -- the expansion element ---------------------------------------------------------------------
+    def render_item(self, entry: Entry) -> dict[str, Any]:
+        if entry.item is None:
+            assert entry.view is not None and entry.concept is not None
+            entry.item = self.item(
+                entry.view, entry.concept, entry.ref, entry.value_set or {}, with_version=entry.with_version
+            )
+        return entry.item
+
     def render(
         self,
         value_set: dict[str, Any],
-        ordered: list[Entry],
-        roots: list[Entry],
+        ordered: Sequence[Entry],
+        roots: Sequence[Entry],
         *,
-        top: bool,
         hierarchical: bool,
         used_rules: list[Any],
     ) -> dict[str, Any]:
         options = self.options
-        if options.include_definition or not top:
+        if options.include_definition:
             result = {k: v for k, v in value_set.items() if k not in ("expansion", "text")}
         else:
             result = {k: value_set[k] for k in KEEP_WITHOUT_DEFINITION if k in value_set}
-        params = (self._echo() if top else []) + self.params
-        params += [{"name": rule.param_name, "valueUri": rule.value} for rule in used_rules]
+        offset, count = max(options.offset, 0), options.count
         total = len(ordered)
+        if hierarchical and (count < 0 or count > total):
+            listing = [self._nest(e) for e in roots][offset:]
+        else:
+            page = ordered[offset:] if count < 0 else ordered[offset : offset + count]
+            listing = [self.render_item(e) for e in page]
+        params = self._echo() + self.params
+        params += [{"name": rule.param_name, "valueUri": rule.value} for rule in used_rules]
         expansion: dict[str, Any] = {
             "identifier": f"urn:uuid:{uuid.uuid4()}",
             "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
@@ -265,13 +334,6 @@ class ExpansionOutput:
                 unique.append(p)
         if unique:
             expansion["parameter"] = unique
-        offset, count = max(options.offset, 0), options.count
-        if top and hierarchical and (count < 0 or count > total):
-            listing = [_nest(e) for e in roots]
-        else:
-            listing = [e.item for e in ordered]
-        if top:
-            listing = listing[offset:] if count < 0 else listing[offset : offset + count]
         if self.properties and any(_uses_properties(i) for i in listing):
             expansion["property"] = self.properties
         if listing:
@@ -282,6 +344,12 @@ class ExpansionOutput:
             ]
         result["expansion"] = expansion
         return result
+
+    def _nest(self, entry: Entry) -> dict[str, Any]:
+        item = self.render_item(entry)
+        if not entry.children:
+            return item
+        return {**item, "contains": [self._nest(c) for c in entry.children]}
 
     def _echo(self) -> list[dict[str, Any]]:
         """The request parameters that shaped the expansion, as the spec asks to echo them."""
@@ -310,14 +378,6 @@ def language_parameter(langs: Any) -> str:
             lang.code if lang.quality >= 1 else f"{lang.code}; q={lang.quality:g}" for lang in langs
         )
     return langs.source or ",".join(lang.code for lang in langs)
-
-
-def _nest(entry: Entry) -> dict[str, Any]:
-    if not entry.children:
-        return entry.item
-    item = dict(entry.item)
-    item["contains"] = [_nest(c) for c in entry.children]
-    return item
 
 
 def _uses_properties(item: dict[str, Any]) -> bool:

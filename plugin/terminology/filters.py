@@ -130,22 +130,53 @@ def _equals(view: CodeSystemView, prop: str, value: str, getter: Callable[[Conce
 
 def _hierarchy(view: CodeSystemView, op: str, value: str) -> Filter:
     root = view.locate(value)
-    code = root.code if root else value
-    if op == "is-a":
-        codes = [code, *view.descendants(code)] if root else []
-    elif op == "descendent-of":
-        codes = view.descendants(code) if root else []
-    elif op == "child-of":
-        codes = list(root.children) if root else []
-    elif op == "descendent-leaf":
-        codes = [c for c in view.descendants(code) if not view.concepts[c].children] if root else []
-    elif op == "generalizes":
-        codes = [code, *view.ancestors(code)] if root else []
-    else:  # is-not-a
-        excluded = {code, *view.descendants(code)} if root else set()
-        return Filter(lambda c: c.code not in excluded)
+    if root is None:
+        return Filter(lambda c: op == "is-not-a", lambda: [])
+    code = root.code
+    if op in ("is-a", "descendent-of", "is-not-a", "descendent-leaf"):
+        below = _Subtree(view, code, include_self=op in ("is-a", "is-not-a"))
+        if op == "is-not-a":
+            return Filter(lambda c: not below.holds(c))
+        if op == "descendent-leaf":
+            return Filter(
+                lambda c: not c.children and below.holds(c),
+                lambda: [c for c in below.codes() if not view.concepts[c].children],
+            )
+        return Filter(below.holds, below.codes)
+    codes = list(root.children) if op == "child-of" else [code, *view.ancestors(code)]  # generalizes
     members = set(codes)
     return Filter(lambda c: c.code in members, lambda: codes)
+
+
+class _Subtree:
+    """A code and/or its descendants. A few membership questions walk up from the concept asked
+    about (cheap for one $validate-code in a large hierarchy); past that, or when an expansion
+    lists the codes, the subtree is collected once and answers by set lookup."""
+
+    WALK_LIMIT = 32
+
+    def __init__(self, view: CodeSystemView, code: str, *, include_self: bool) -> None:
+        self.view = view
+        self.code = code
+        self.include_self = include_self
+        self.members: set[str] | None = None
+        self.walks = 0
+
+    def codes(self) -> list[str]:
+        found = ([self.code] if self.include_self else []) + self.view.descendants(self.code)
+        self.members = set(found)
+        return found
+
+    def holds(self, concept: Concept) -> bool:
+        if self.members is None:
+            if self.walks < self.WALK_LIMIT:
+                self.walks += 1
+                if concept.code == self.code:
+                    return self.include_self
+                return self.code in self.view.ancestors(concept.code)
+            self.codes()
+        assert self.members is not None
+        return concept.code in self.members
 
 
 def _property_getter(view: CodeSystemView, prop: str) -> Callable[[Concept], list[str]] | None:
@@ -177,7 +208,7 @@ def _property_getter(view: CodeSystemView, prop: str) -> Callable[[Concept], lis
 
 
 def _used_as_property(view: CodeSystemView, prop: str) -> bool:
-    return any(p.get("code") == prop for c in view for p in c.properties)
+    return prop in view.used_property_codes()
 
 
 def _text(prop: dict[str, Any]) -> str:

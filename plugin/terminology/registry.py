@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from plugin.terminology import shape
+
 log = logging.getLogger(__name__)
 
 TERMINOLOGY_TYPES = frozenset({"CodeSystem", "ValueSet", "ConceptMap", "NamingSystem"})
@@ -45,6 +47,9 @@ class Registry:
         rtype = resource.get("resourceType")
         if rtype not in CONFORMANCE_TYPES:
             raise LoadError(f"{origin or 'resource'}: resourceType {rtype!r} is not a terminology resource")
+        malformed = shape.problems(resource)
+        if malformed:
+            raise LoadError(f"{origin or 'resource'}: " + "; ".join(malformed))
         url = resource.get("url")
         if url:
             versions = self._by_url.setdefault(url, [])
@@ -137,6 +142,9 @@ class Registry:
                 if (resource_type is None or rtype == resource_type) and (rtype, rid) not in seen:
                     seen.add((rtype, rid))
                     yield resource
+            for resource in layer._held:  # resources without an id (e.g. a request's tx-resource)
+                if not resource.get("id") and resource_type in (None, resource.get("resourceType")):
+                    yield resource
             layer = layer.parent
 
     def origin(self, resource: dict[str, Any]) -> str:
@@ -173,10 +181,14 @@ def iter_package(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
     except (OSError, tarfile.TarError) as exc:
         raise LoadError(f"{path}: not a readable package tarball: {exc}") from exc
     with archive:
-        for member in sorted(archive.getmembers(), key=lambda m: m.name):
+        members = sorted(archive.getmembers(), key=lambda m: m.name)
+        wanted = _indexed_terminology_files(archive, members)
+        for member in members:
             if not (member.isfile() and member.name.endswith(".json")):
                 continue
             if member.name.rsplit("/", 1)[-1] in {"package.json", ".index.json"}:
+                continue
+            if wanted is not None and member.name not in wanted:
                 continue
             handle = archive.extractfile(member)
             if handle is None:
@@ -186,6 +198,29 @@ def iter_package(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise LoadError(f"{path}!{member.name}: cannot read JSON: {exc}") from exc
             yield from _terminology_resources(data, f"{path}!{member.name}")
+
+
+def _indexed_terminology_files(archive: tarfile.TarFile, members: list[tarfile.TarInfo]) -> set[str] | None:
+    """The package's files that `package/.index.json` lists as terminology resources, so a large
+    package (the FHIR core) is not parsed whole; None when there is no usable index."""
+    index = next((m for m in members if m.name.lstrip("./") == "package/.index.json"), None)
+    handle = archive.extractfile(index) if index is not None and index.isfile() else None
+    if handle is None:
+        return None
+    try:
+        files = json.load(io.TextIOWrapper(handle, encoding="utf-8")).get("files")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+    if not isinstance(files, list):
+        return None
+    folder = index.name.rsplit("/", 1)[0]  # type: ignore[union-attr]
+    return {
+        f"{folder}/{entry['filename']}"
+        for entry in files
+        if isinstance(entry, dict)
+        and entry.get("resourceType") in CONFORMANCE_TYPES
+        and isinstance(entry.get("filename"), str)
+    }
 
 
 def _terminology_resources(data: Any, origin: str) -> Iterator[tuple[dict[str, Any], str]]:
@@ -198,6 +233,14 @@ def _terminology_resources(data: Any, origin: str) -> Iterator[tuple[dict[str, A
                 yield resource, f"{origin}#entry[{index}]"
     elif data.get("resourceType") in CONFORMANCE_TYPES:
         yield data, origin
+
+
+def load_packages(packages: Iterable[Path], parent: Registry | None = None) -> Registry:
+    """A registry layer holding the terminology resources of FHIR NPM packages, over `parent`."""
+    registry = Registry(parent=parent)
+    for package in packages:
+        registry.add_all(iter_package(package))
+    return registry
 
 
 def load_registry(folders: Iterable[Path], packages: Iterable[Path] = ()) -> Registry:

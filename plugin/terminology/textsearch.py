@@ -13,7 +13,7 @@ from bisect import bisect_left
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from plugin.terminology.codesystem import CodeSystemView
+    from plugin.terminology.codesystem import CodeSystemView, Concept
 
 _WORD = re.compile(r"[0-9A-Za-z\u00C0-\uFFFF]+")
 
@@ -23,18 +23,19 @@ def words(text: str) -> list[str]:
 
 
 class TextIndex:
-    def __init__(self, codes: list[str], postings: dict[str, list[int]]) -> None:
-        self.codes = codes
-        self.ordinal = {code: i for i, code in enumerate(codes)}
+    def __init__(self, concepts: list[Concept], postings: dict[str, list[int]]) -> None:
+        self.concepts = concepts
+        self.codes = [concept.code for concept in concepts]
+        self.ordinal = {code: i for i, code in enumerate(self.codes)}
         self.postings = postings
         self.vocabulary = sorted(postings)
 
     @classmethod
     def build(cls, view: CodeSystemView) -> TextIndex:
-        codes: list[str] = []
+        concepts: list[Concept] = []
         postings: dict[str, list[int]] = {}
         for ordinal, concept in enumerate(view):
-            codes.append(concept.code)
+            concepts.append(concept)
             seen: set[str] = set()
             texts = [d.value for d in concept.designations]
             if concept.display:
@@ -44,7 +45,7 @@ class TextIndex:
                     if word not in seen:
                         seen.add(word)
                         postings.setdefault(word, []).append(ordinal)
-        return cls(codes, postings)
+        return cls(concepts, postings)
 
     def _prefix(self, prefix: str) -> set[int]:
         out: set[int] = set()
@@ -58,6 +59,13 @@ class TextIndex:
 
     def search(self, text: str) -> set[str]:
         """Codes whose texts match every word of `text`, plus a code equal to `text`."""
+        return {self.codes[i] for i in self.search_ordinals(text)}
+
+    def matching(self, text: str) -> list[Concept]:
+        """The concepts `search` finds, in code system order."""
+        return [self.concepts[i] for i in self.search_ordinals(text)]
+
+    def search_ordinals(self, text: str) -> list[int]:
         wanted = words(text)
         found: set[int] | None = None
         for word in sorted(set(wanted), key=len, reverse=True):
@@ -65,11 +73,11 @@ class TextIndex:
             found = hits if found is None else found & hits
             if not found:
                 break
-        result = {self.codes[i] for i in found or ()}
+        result = set(found or ())
         stripped = (text or "").strip()
         if stripped in self.ordinal:
-            result.add(stripped)
-        return result
+            result.add(self.ordinal[stripped])
+        return sorted(result)
 
 
 def matches(text: str, candidates: list[str]) -> bool:

@@ -13,7 +13,8 @@ from typing import Any
 from plugin.terminology import messages, versioning
 from plugin.terminology.codesystem import CodeSystemView, Concept
 from plugin.terminology.context import TxContext, TxError, tx_error
-from plugin.terminology.filters import UnknownFilterError, UnsafePatternError, compile_filter
+from plugin.terminology.expansion_sources import include_filters
+from plugin.terminology.filters import compile_filter
 from plugin.terminology.findings import (
     Findings,
     reconcile_version,
@@ -22,6 +23,7 @@ from plugin.terminology.findings import (
     unknown_code_id,
     unknown_code_text,
 )
+from plugin.terminology.inference import infer_system
 from plugin.terminology.resources import (
     EXT_VS_DEPRECATED,
     add_path,
@@ -55,7 +57,7 @@ class ValueSetChecker:
 
     @property
     def label(self) -> str:
-        return vurl(self.value_set)
+        return vurl(self.value_set) or messages.render("VALUESET_UNIDENTIFIED")
 
     # -- preparation: what must hold before any code is checked ---------------------------------
     def prepare(self) -> None:
@@ -87,46 +89,8 @@ class ValueSetChecker:
             view = self.ctx.code_system(system, item.get("version"))
             if view is None:
                 continue
-            for findex, raw in enumerate(item.get("filter") or []):
-                if not isinstance(raw, dict):
-                    continue
-                where = f"ValueSet.compose.{kind}[{index}].filter[{findex}]"
-                prop, op, value = raw.get("property"), raw.get("op"), raw.get("value")
-                if value in (None, ""):
-                    raise tx_error(
-                        400,
-                        "UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE",
-                        view.url,
-                        prop,
-                        op,
-                        code="invalid",
-                        tx_type="vs-invalid",
-                        expression=where,
-                    )
-                try:
-                    compile_filter(view, str(prop), str(op), str(value))
-                except UnknownFilterError as exc:
-                    raise tx_error(
-                        400,
-                        "FILTER_NOT_UNDERSTOOD",
-                        prop,
-                        op,
-                        value,
-                        self.value_set.get("url", ""),
-                        view.url,
-                        code="not-supported",
-                        tx_type="vs-invalid",
-                        expression=where,
-                    ) from exc
-                except UnsafePatternError as exc:
-                    raise TxError(
-                        422,
-                        None,
-                        f"The regex filter on {view.url} cannot be used: {exc}",
-                        code="too-costly",
-                        tx_type="vs-invalid",
-                        expression=where,
-                    ) from exc
+            path = f"ValueSet.compose.{kind}[{index}]"
+            include_filters(view, item, path, str(self.value_set.get("url") or ""))
 
     def _prepare_import(self, reference: Any, stack: tuple[str, ...]) -> None:
         if not isinstance(reference, str) or reference in self.others:
@@ -172,7 +136,7 @@ class ValueSetChecker:
             )
             return False
         if not system:
-            system = self._infer_system(code, found)
+            system = infer_system(self, code, found)
             if not system:
                 return False
             found.implied_system = system
@@ -291,68 +255,7 @@ class ValueSetChecker:
         pool = found or list(versions)
         return sorted(pool, key=versioning.version_key, reverse=True)[0]
 
-    def _infer_system(self, code: str, found: Findings) -> str | None:
-        systems: list[str] = []
-        for item in (self.compose or {}).get("include") or []:
-            if not isinstance(item, dict):
-                continue
-            if item.get("valueSet") or not item.get("system"):
-                systems = self._infer_by_expansion(code)
-                break
-            view = self.ctx.code_system(item["system"], item.get("version"))
-            if view is None:
-                continue
-            if item.get("concept"):
-                hit = any(isinstance(c, dict) and c.get("code") == code for c in item["concept"])
-            else:
-                concept = view.locate(code)
-                hit = concept is not None and all(f.matches(concept) for f in self._filters(view, item))
-            if hit and item["system"] not in systems:
-                systems.append(item["system"])
-        if len(systems) == 1:
-            return systems[0]
-        if len(systems) > 1:
-            text = messages.render(
-                "Unable_to_resolve_system__value_set_has_multiple_matches",
-                code,
-                self.label,
-                "[" + ", ".join(sorted(systems)) + "]",
-            )
-            found.add(
-                "error",
-                "not-found",
-                "code",
-                "Unable_to_resolve_system__value_set_has_multiple_matches",
-                text,
-                "cannot-infer",
-                message=True,
-            )
-        else:
-            found.add(
-                "error",
-                "not-found",
-                "code",
-                "UNABLE_TO_INFER_CODESYSTEM",
-                messages.render("UNABLE_TO_INFER_CODESYSTEM", code, self.label),
-                "cannot-infer",
-                message=True,
-            )
-        return None
-
-    def _infer_by_expansion(self, code: str) -> list[str]:
-        from plugin.terminology.expansion import Expander
-
-        try:
-            expanded = Expander(self.ctx).expand(self.value_set, top=False)
-        except TxError:
-            return []
-        out: list[str] = []
-        for item in walk_contains(expanded.get("expansion", {}).get("contains") or []):
-            if item.get("code") == code and item.get("system") not in out:
-                out.append(item["system"])
-        return out
-
-    def _filters(self, view: CodeSystemView, item: dict[str, Any]) -> list[Any]:
+    def compiled_filters(self, view: CodeSystemView, item: dict[str, Any]) -> list[Any]:
         return [
             compile_filter(view, str(raw.get("property")), str(raw.get("op")), str(raw["value"]))
             for raw in item.get("filter") or []
@@ -403,7 +306,7 @@ class ValueSetChecker:
             concept = view.locate(code)
             if concept is None:
                 return False
-            if all(f.matches(concept) for f in self._filters(view, item)):
+            if all(f.matches(concept) for f in self.compiled_filters(view, item)):
                 return self._accept(path, role, view, concept, code, found, exclude_inactive, ref=None)
         return False
 

@@ -53,7 +53,7 @@ def test_search__by_url_and_version__finds_that_version(tx) -> None:
 
 def test_search__by_name_prefix_and_status__with_paging(tx) -> None:
     body = tx.get(
-        f"{R4}/ValueSet", query_string={"name": "ecmo", "status": "active", "_count": "1"}
+        f"{R4}/ValueSet", query_string={"name": "ecmoinsertion", "status": "active", "_count": "1"}
     ).get_json()
     assert body["total"] == 2
     assert len(body["entry"]) == 1

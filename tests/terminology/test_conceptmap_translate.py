@@ -88,3 +88,22 @@ def test_translate__unknown_map__is_404(tx) -> None:
 def test_translate__no_code__is_400(tx) -> None:
     response = tx.get(f"{R5}/ConceptMap/$translate", query_string={"url": AGE_MAP})
     assert response.status_code == 400
+
+
+def test_translate__r4_endpoint__names_the_map_as_source(tx) -> None:
+    response = tx.get(
+        f"{R4}/ConceptMap/$translate", query_string={"url": AGE_MAP, "code": "33952", "system": CPT}
+    )
+    [match] = [p for p in response.get_json()["parameter"] if p["name"] == "match"]
+    parts = {p["name"]: p for p in match["part"]}
+    assert parts["source"]["valueUri"] == AGE_MAP + "|1"
+    assert "originMap" not in parts
+
+
+def test_translate__r4_reverse_flag__finds_the_codes_that_map_to_the_given_one(tx) -> None:
+    response = tx.get(
+        f"{R4}/ConceptMap/$translate",
+        query_string={"url": AGE_MAP, "code": "33951", "system": CPT, "reverse": "true"},
+    )
+    [match] = matches(response)
+    assert match["source"] == {"system": CPT, "code": "33952"}

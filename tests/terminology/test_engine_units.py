@@ -186,3 +186,38 @@ def test_convert__r4_concept_map_shapes_become_r5() -> None:
 def test_convert__expansion_without_properties__is_unchanged_for_r4() -> None:
     vs = {"resourceType": "ValueSet", "expansion": {"contains": [{"code": "a"}]}}
     assert value_set_to_r4(vs) is vs
+
+
+@pytest.mark.parametrize(("op", "include_root"), [("is-a", True), ("descendent-of", False)])
+def test_filters__subtree_membership__same_answers_walking_up_or_from_the_collected_subtree(
+    op: str, include_root: bool
+) -> None:
+    def node(i: int) -> dict:
+        return {"code": f"n{i}", "property": [{"code": "parent", "valueCode": f"n{(i - 1) // 3}"}]}
+
+    concepts = [{"code": "n0"}, *(node(i) for i in range(1, 200))]
+    view = CodeSystemView({"url": "http://example.org/tree", "concept": concepts})
+    expected = set(view.descendants("n1")) | ({"n1"} if include_root else set())
+    asked = compile_filter(view, "concept", op, "n1")
+    # More questions than the walk-up budget, so both ways of answering are exercised.
+    answers = {c.code for c in view if asked.matches(c)}
+    assert answers == expected
+    assert set(compile_filter(view, "concept", op, "n1").candidates()) == expected
+    assert "n4" in expected and "n2" not in expected
+
+
+def test_shape__names_the_elements_of_the_wrong_json_kind_including_contained_ones() -> None:
+    from plugin.terminology import shape
+
+    value_set = {
+        "resourceType": "ValueSet",
+        "version": 2,
+        "compose": {"include": [{"system": "http://x", "concept": [{"code": None}]}]},
+        "contained": [{"resourceType": "CodeSystem", "caseSensitive": "yes"}],
+    }
+    assert shape.problems(value_set) == [
+        "ValueSet.version: expected a string",
+        "ValueSet.compose.include[0].concept[0].code: null is not allowed in FHIR JSON",
+        "ValueSet.contained[0].caseSensitive: expected a boolean",
+    ]
+    assert shape.problems({"resourceType": "CodeSystem", "concept": [{"code": "a", "display": "A"}]}) == []

@@ -214,3 +214,103 @@ def test_random_junk_query_strings__never_give_a_server_error(tx, query) -> None
     for operation in OPERATIONS[:6]:
         response = tx.get(f"{R4}/{operation}", query_string=query)
         assert response.status_code < 500, response.get_data(as_text=True)[:500]
+
+
+def _mutation_base() -> dict:
+    """A well-formed request carrying its own code system and value set as tx-resources."""
+    code_system = {
+        "resourceType": "CodeSystem",
+        "url": "http://example.org/fhir/CodeSystem/mutated",
+        "version": "1",
+        "status": "active",
+        "content": "complete",
+        "property": [{"code": "parent", "type": "code"}],
+        "concept": [
+            {"code": "a", "display": "A", "designation": [{"language": "de", "value": "Ah"}]},
+            {"code": "b", "display": "B", "property": [{"code": "parent", "valueCode": "a"}]},
+        ],
+    }
+    value_set = {
+        "resourceType": "ValueSet",
+        "url": "http://example.org/fhir/ValueSet/mutated",
+        "version": "1",
+        "status": "active",
+        "compose": {
+            "include": [
+                {
+                    "system": code_system["url"],
+                    "filter": [{"property": "concept", "op": "is-a", "value": "a"}],
+                }
+            ],
+            "exclude": [{"system": code_system["url"], "concept": [{"code": "b"}]}],
+        },
+    }
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "url", "valueUri": value_set["url"]},
+            {"name": "coding", "valueCoding": {"system": code_system["url"], "code": "a", "display": "A"}},
+            {"name": "tx-resource", "resource": code_system},
+            {"name": "tx-resource", "resource": value_set},
+        ],
+    }
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, value in items:
+        yield from _paths(value, (*prefix, key))
+
+
+MUTATION_PATHS = [p for p in _paths(_mutation_base()) if p]
+MUTANTS = st.sampled_from([None, 0, -1, 2.5, True, "", "x", [], {}, [1], ["a"], {"a": 1}, "*", "#x", "1.x"])
+
+
+@pytest.mark.parametrize("operation", OPERATIONS[:4])
+def test_malformed_tx_resources_and_parameters__never_give_a_server_error(tx, operation: str) -> None:
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.tuples(st.sampled_from(MUTATION_PATHS), MUTANTS), min_size=1, max_size=3))
+    def check(mutations) -> None:
+        body = _mutation_base()
+        for path, value in mutations:
+            target = body
+            try:
+                for key in path[:-1]:
+                    target = target[key]
+                target[path[-1]] = json.loads(json.dumps(value))
+            except (KeyError, IndexError, TypeError):
+                continue  # an earlier mutation removed this path
+        response = tx.post(
+            f"{R5}/{operation}", data=json.dumps(body), headers={"Content-Type": "application/fhir+json"}
+        )
+        assert response.status_code < 500, response.get_data(as_text=True)[:500]
+
+    check()
+
+
+def test_tx_resource_of_the_wrong_shape__is_400_naming_the_element(tx) -> None:
+    body = _mutation_base()
+    body["parameter"][2]["resource"]["concept"][1]["property"] = {"code": "parent"}
+    response = tx.post(
+        f"{R5}/ValueSet/$expand", data=json.dumps(body), headers={"Content-Type": "application/fhir+json"}
+    )
+    outcome = assert_outcome(response, 400)
+    assert "CodeSystem.concept[1].property: expected an array" in outcome["issue"][0]["details"]["text"]
+
+
+def test_inline_value_set_of_the_wrong_shape__is_400(tx) -> None:
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {
+                "name": "valueSet",
+                "resource": {"resourceType": "ValueSet", "compose": {"include": {"system": SHAPES}}},
+            }
+        ],
+    }
+    response = tx.post(
+        f"{R5}/ValueSet/$expand", data=json.dumps(body), headers={"Content-Type": "application/fhir+json"}
+    )
+    outcome = assert_outcome(response, 400)
+    assert "valueSet.compose.include: expected an array" in outcome["issue"][0]["details"]["text"]

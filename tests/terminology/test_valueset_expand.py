@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from plugin.app import create_app
 from tests.terminology.conftest import R4, R5, SHAPES, param, post
 
 VS = "http://example.org/fhir/ValueSet/"
@@ -274,3 +280,166 @@ def test_expand__r4_endpoint__carries_properties_as_cross_version_extensions(tx)
     quadrilateral = body["expansion"]["contains"][0]
     rhombus = next(c for c in quadrilateral["contains"] if c["code"] == "rhombus")
     assert rhombus["extension"][0]["url"].endswith("ValueSet.expansion.contains.property")
+
+
+def _numbered_code_system(size: int) -> dict[str, Any]:
+    return {
+        "resourceType": "CodeSystem",
+        "url": "http://example.org/fhir/CodeSystem/numbered",
+        "version": "1",
+        "status": "active",
+        "content": "complete",
+        "caseSensitive": True,
+        "concept": [{"code": f"n{i:03d}", "display": f"Number {i}"} for i in range(size)],
+    }
+
+
+def _limited_client(tmp_path: Path, limit: Any) -> FlaskClient:
+    settings = {
+        "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
+        "content": {"cds_hooks": ""},
+        "terminology": {"expansion_limit": limit},
+    }
+    return create_app(settings).test_client()
+
+
+def test_expand__more_codes_than_the_configured_limit_and_no_count__is_too_costly(tmp_path) -> None:
+    client = _limited_client(tmp_path, 50)
+    response = post(
+        client,
+        f"{R5}/ValueSet/$expand",
+        param("url", "http://example.org/fhir/CodeSystem/numbered?fhir_vs", "Uri"),
+        param("tx-resource", _numbered_code_system(60), "resource"),
+    )
+    assert response.status_code == 422
+    issue = response.get_json()["issue"][0]
+    assert issue["code"] == "too-costly"
+    assert "(>50)" in issue["details"]["text"]
+
+
+def test_expand__more_codes_than_the_limit_with_count__pages_through_all_of_them(tmp_path) -> None:
+    client = _limited_client(tmp_path, 50)
+    response = post(
+        client,
+        f"{R5}/ValueSet/$expand",
+        param("url", "http://example.org/fhir/CodeSystem/numbered?fhir_vs", "Uri"),
+        param("tx-resource", _numbered_code_system(60), "resource"),
+        param("count", 10, "Integer"),
+        param("offset", 50, "Integer"),
+    )
+    assert response.status_code == 200
+    expansion = response.get_json()["expansion"]
+    assert expansion["total"] == 60
+    assert [c["code"] for c in expansion["contains"]] == [f"n{i:03d}" for i in range(50, 60)]
+
+
+def test_expand__a_bad_configured_limit__falls_back_to_the_default(tmp_path) -> None:
+    client = _limited_client(tmp_path, "lots")
+    response = post(
+        client,
+        f"{R5}/ValueSet/$expand",
+        param("url", "http://example.org/fhir/CodeSystem/numbered?fhir_vs", "Uri"),
+        param("tx-resource", _numbered_code_system(60), "resource"),
+    )
+    assert response.status_code == 200
+    assert response.get_json()["expansion"]["total"] == 60
+
+
+def test_expand__two_includes_of_one_large_system__are_deduplicated_and_paged(tx) -> None:
+    numbered = _numbered_code_system(30)
+    vs = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {
+            "include": [
+                {
+                    "system": numbered["url"],
+                    "filter": [{"property": "code", "op": "regex", "value": "n00.*"}],
+                },
+                {"system": numbered["url"]},
+            ],
+            "exclude": [{"system": numbered["url"], "concept": [{"code": "n005"}]}],
+        },
+    }
+    body = post(
+        tx,
+        f"{R5}/ValueSet/$expand",
+        param("valueSet", vs, "resource"),
+        param("tx-resource", numbered, "resource"),
+        param("count", 5, "Integer"),
+        param("offset", 8, "Integer"),
+    ).get_json()
+    assert body["expansion"]["total"] == 29
+    assert codes(body) == ["n009", "n010", "n011", "n012", "n013"]
+
+
+def test_expand__implicit_is_a_value_set_of_a_code_system__holds_the_code_and_descendants(tx) -> None:
+    body = tx.get(
+        f"{R5}/ValueSet/$expand", query_string={"url": f"{SHAPES}?fhir_vs=isa/quadrilateral"}
+    ).get_json()
+    assert sorted(codes(body)) == ["quadrilateral", "rhombus", "square"]
+    assert body["url"] == f"{SHAPES}?fhir_vs=isa/quadrilateral"
+
+
+def test_expand__value_set_a_code_system_declares_as_all_its_codes__is_implied(tx) -> None:
+    numbered = {**_numbered_code_system(3), "valueSet": "http://example.org/fhir/ValueSet/all-numbered"}
+    body = post(
+        tx,
+        f"{R5}/ValueSet/$expand",
+        param("url", "http://example.org/fhir/ValueSet/all-numbered", "Uri"),
+        param("tx-resource", numbered, "resource"),
+    ).get_json()
+    assert codes(body) == ["n000", "n001", "n002"]
+
+
+def test_expand__implicit_value_set_with_an_unknown_query__is_404(tx) -> None:
+    response = tx.get(f"{R5}/ValueSet/$expand", query_string={"url": f"{SHAPES}?fhir_vs=refset/x"})
+    assert response.status_code == 404
+
+
+def test_expand__two_large_flat_code_systems_included__both_are_listed(tx) -> None:
+    first = _numbered_code_system(4)
+    second = {**_numbered_code_system(3), "url": "http://example.org/fhir/CodeSystem/numbered-too"}
+    vs = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {"include": [{"system": first["url"]}, {"system": second["url"]}]},
+    }
+    body = post(
+        tx,
+        f"{R5}/ValueSet/$expand",
+        param("valueSet", vs, "resource"),
+        param("tx-resource", first, "resource"),
+        param("tx-resource", second, "resource"),
+    ).get_json()
+    assert body["expansion"]["total"] == 7
+    systems = [c["system"] for c in body["expansion"]["contains"]]
+    assert systems == [first["url"]] * 4 + [second["url"]] * 3
+
+
+def test_expand__exclude_by_an_imported_whole_system_value_set__removes_those_codes(tx) -> None:
+    numbered = _numbered_code_system(5)
+    everything = {
+        "resourceType": "ValueSet",
+        "url": "http://example.org/fhir/ValueSet/numbered-all",
+        "status": "active",
+        "compose": {"include": [{"system": numbered["url"]}]},
+    }
+    vs = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {
+            "include": [{"system": numbered["url"], "concept": [{"code": "n000"}, {"code": "n001"}]}],
+            "exclude": [
+                {"system": numbered["url"], "concept": [{"code": "n001"}], "valueSet": [everything["url"]]}
+            ],
+        },
+    }
+    body = post(
+        tx,
+        f"{R5}/ValueSet/$expand",
+        param("valueSet", vs, "resource"),
+        param("tx-resource", numbered, "resource"),
+        param("tx-resource", everything, "resource"),
+    ).get_json()
+    assert codes(body) == ["n000"]

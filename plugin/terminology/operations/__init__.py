@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError
+from plugin.operation_outcome import OperationOutcomeError, bad_request
+from plugin.terminology import shape
 from plugin.terminology.context import TxContext, tx_error
 from plugin.terminology.parameters import ParsedParameters
 
@@ -25,6 +26,11 @@ def resolve_value_set(
         return found
     inline = params.resource("valueSet")
     if inline is not None:
+        malformed = shape.problems(inline, "valueSet")
+        if inline.get("resourceType") != "ValueSet" or malformed:
+            raise bad_request(
+                "; ".join(malformed) or "The valueSet parameter must hold a ValueSet", expression=["valueSet"]
+            )
         return inline
     url = params.string("url")
     if not url:

@@ -43,6 +43,8 @@ def translate(ctx: TxContext, params: ParsedParameters, instance_id: str | None 
     )
     if target_code:
         return _reverse(maps, target_code, target_system, system)
+    if params.boolean("reverse") and code:  # R4: the code given is a target; find its sources
+        return _reverse(maps, code, system, None)
     if not code:
         raise bad_request(
             "Give the code to translate: sourceCode + sourceSystem, sourceCoding or sourceCodeableConcept"

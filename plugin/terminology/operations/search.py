@@ -57,7 +57,7 @@ def search(
         criteria.setdefault(name, []).append(value)
     count = min(_int("_count", (criteria.get("_count") or [None])[-1], DEFAULT_COUNT), MAX_COUNT)
     offset = _int("_offset", (criteria.get("_offset") or [None])[-1], 0)
-    matches = [r for r in registry.resources(resource_type) if _matches(r, criteria)]
+    matches = [r for r in registry.resources(resource_type) if r.get("id") and _matches(r, criteria)]
     matches.sort(key=lambda r: (r.get("url") or "", r.get("version") or "", r.get("id") or ""))
     page = matches[offset : offset + count]
     summary_count = criteria.get("_summary") == ["count"]

@@ -1,0 +1,43 @@
+"""The error a terminology operation raises: one issue coded from
+`http://hl7.org/fhir/tools/CodeSystem/tx-issue-type`, its text rendered from the message catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugin.operation_outcome import OperationOutcomeError, tx_issue
+from plugin.terminology import messages
+
+
+class TxError(OperationOutcomeError):
+    """A terminology error: one tx-issue-type coded issue rendered from the message catalog.
+
+    `in_result` marks errors that $validate-code reports inside its Parameters (result=false)
+    rather than as an HTTP error; everything else becomes an OperationOutcome with `status`.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message_id: str | None,
+        text: str,
+        *,
+        code: str = "processing",
+        tx_type: str | None = None,
+        expression: str | list[str] | None = None,
+        in_result: bool = False,
+        unknown_system: str | None = None,
+        severity: str = "error",
+    ) -> None:
+        super().__init__(
+            status,
+            tx_issue(severity, code, tx_type, text, message_id=message_id, expression=expression),
+        )
+        self.message_id = message_id
+        self.text = text
+        self.in_result = in_result
+        self.unknown_system = unknown_system
+
+
+def tx_error(status: int, message_id: str, *args: Any, **kwargs: Any) -> TxError:
+    return TxError(status, message_id, messages.render(message_id, *args), **kwargs)

@@ -1,0 +1,139 @@
+"""Where an expansion's codes come from: resolving the code system version an include names (with
+the errors the specification and the HL7 validator's catalog give when it cannot be used) and
+compiling its filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugin.terminology import messages, versioning
+from plugin.terminology.codesystem import CodeSystemView
+from plugin.terminology.context import TxContext, TxError, tx_error
+from plugin.terminology.expansion_output import ExpansionOutput
+from plugin.terminology.filters import UnknownFilterError, UnsafePatternError, compile_filter
+from plugin.terminology.resources import standards_status, vurl
+
+
+def resolve_code_system(
+    ctx: TxContext, output: ExpansionOutput, system: str, version: str | None
+) -> CodeSystemView:
+    """The code system version an include names, or the error the expansion fails with."""
+    resolved = ctx.determine_version(system, version)
+    view = ctx.code_system(system, resolved, rules=False)
+    if view is None:
+        supplement = ctx.supplement_resource(system, resolved)
+        if supplement is not None:
+            raise tx_error(
+                400,
+                "CODESYSTEM_CS_NO_SUPPLEMENT",
+                vurl(supplement),
+                code="invalid",
+                tx_type="invalid-data",
+            )
+        if not resolved:
+            raise tx_error(
+                422,
+                "UNKNOWN_CODESYSTEM_EXP",
+                system,
+                code="not-found",
+                tx_type="not-found",
+                unknown_system=system,
+            )
+        known = ctx.code_system_versions(system)
+        if known:
+            raise tx_error(
+                422,
+                "UNKNOWN_CODESYSTEM_VERSION_EXP",
+                system,
+                resolved,
+                versioning.present_versions(known),
+                code="not-found",
+                tx_type="not-found",
+                unknown_system=f"{system}|{resolved}",
+            )
+        raise tx_error(
+            422,
+            "UNKNOWN_CODESYSTEM_VERSION_EXP_NONE",
+            system,
+            resolved,
+            code="not-found",
+            tx_type="not-found",
+            unknown_system=f"{system}|{resolved}",
+        )
+    failure = ctx.version_check_failure(system, view.version)
+    if failure is not None:
+        raise failure
+    if view.content == "not-present":
+        raise TxError(
+            422,
+            None,
+            messages.render("EXPANSION_CS_NOT_PRESENT", system),
+            code="business-rule",
+            tx_type="invalid",
+        )
+    if view.content in ("fragment", "example"):
+        output.param("used-fragment", "Uri", view.canonical)
+        reason = messages.render("EXPANSION_UNCLOSED_FRAGMENT", system)
+        if reason not in output.unclosed:
+            output.unclosed.append(reason)
+    return view
+
+
+def note_code_system(output: ExpansionOutput, view: CodeSystemView) -> None:
+    """`used-codesystem`, and a warning parameter when the code system is retired or deprecated."""
+    output.param("used-codesystem", "Uri", view.canonical)
+    resource = view.resource
+    status = resource.get("status")
+    standards = standards_status(resource)
+    if standards in ("deprecated", "withdrawn"):
+        output.param(f"warning-{standards}", "Uri", vurl(resource))
+    elif status == "retired":
+        output.param("warning-retired", "Uri", vurl(resource))
+
+
+def include_filters(
+    view: CodeSystemView, item: dict[str, Any], path: str, value_set_url: str = ""
+) -> list[Any]:
+    """The compiled filters of one include/exclude; a bad or unsafe one is the request's error."""
+    out = []
+    for index, raw in enumerate(item.get("filter") or []):
+        if not isinstance(raw, dict):
+            continue
+        prop, op, value = raw.get("property"), raw.get("op"), raw.get("value")
+        where = f"{path}.filter[{index}]"
+        if value is None or value == "":
+            raise tx_error(
+                400,
+                "UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE",
+                view.url,
+                prop,
+                op,
+                code="invalid",
+                tx_type="vs-invalid",
+                expression=where,
+            )
+        try:
+            out.append(compile_filter(view, str(prop), str(op), str(value)))
+        except UnsafePatternError as exc:
+            raise TxError(
+                422,
+                None,
+                f"The regex filter on {view.url} cannot be used: {exc}",
+                code="too-costly",
+                tx_type="vs-invalid",
+                expression=where,
+            ) from exc
+        except UnknownFilterError as exc:
+            raise tx_error(
+                400,
+                "FILTER_NOT_UNDERSTOOD",
+                prop,
+                op,
+                value,
+                value_set_url,
+                view.url,
+                code="not-supported",
+                tx_type="vs-invalid",
+                expression=where,
+            ) from exc
+    return out
