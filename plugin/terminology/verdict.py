@@ -41,7 +41,10 @@ class Verdict:
         self.ok: bool | None = False
         self.no_code = False
         self.matched: set[int] = set()
-        self.first: dict[str, Any] | None = None
+        # The coding the answer reports (code, system, version, display). Every coding found in the
+        # value set replaces it, so with several members the last one is reported, as the reference
+        # validator does (org.hl7.fhir.core ValueSetValidator keeps the last `foundCoding`).
+        self.reported: dict[str, Any] | None = None
         self.fallback: dict[str, Any] = {}
         self.codelist: list[str] = []
         self.display: str | None = None
@@ -134,17 +137,15 @@ class Verdict:
             self.note(text)
         elif coding.get("display") and found.designations and check_display:
             check_member_display(self.options, found, coding, path, self.note)
-        if self.first is None:
-            self.first = {
-                "system": coding.get("system"),
-                "code": coding["code"],
-                "path": path,
-                "version": found.version,
-            }
-            languages = self.options.working_languages()
-            chosen = ds.preferred(found.designations, languages) or ds.preferred(found.designations, None)
-            if chosen is not None:
-                self.display = chosen.value
+        languages = self.options.working_languages()
+        chosen = ds.preferred(found.designations, languages) or ds.preferred(found.designations, None)
+        self.reported = {
+            "system": coding.get("system"),
+            "code": coding["code"],
+            "path": path,
+            "version": found.version,
+            "display": chosen.value if chosen is not None else None,
+        }
 
     def _soften_unknown_systems(self) -> None:
         """In a CodeableConcept, another coding's unknown system does not veto a confirmed member."""
@@ -188,12 +189,12 @@ class Verdict:
             self.note(text)
 
     def _answer(self) -> dict[str, Any]:
-        found, out, first, fallback = self.found, self.out, self.first, self.fallback
+        found, out, reported, fallback = self.found, self.out, self.reported, self.fallback
         cc_mode = self.mode == "codeableConcept"
         valid = self.ok is True and not found.has_errors()
         out.add("result", "Boolean", valid)
-        if first is not None:
-            out.add("system", "Uri", first["system"] or found.implied_system)
+        if reported is not None:
+            out.add("system", "Uri", reported["system"] or found.implied_system)
         elif self.ok is True and found.implied_system:
             out.add("system", "Uri", found.implied_system)
         elif fallback.get("system") and not cc_mode:
@@ -205,17 +206,18 @@ class Verdict:
                 out.add("x-caused-by-unknown-system", "Canonical", system)
         if found.normal_form:
             out.add("normalized-code", "Code", found.normal_form)
-        if first is not None:
-            out.add("code", "Code", first["code"])
+        if reported is not None:
+            out.add("code", "Code", reported["code"])
         elif fallback.get("code") and not cc_mode:
             out.add("code", "Code", fallback["code"])
-        if first is not None and first.get("version"):
-            out.add("version", "String", first["version"])
+        if reported is not None and reported.get("version"):
+            out.add("version", "String", reported["version"])
         elif fallback.get("version") and not cc_mode and not out.has("version"):
             out.add("version", "String", fallback["version"])
-        if self.display and (first is not None or (fallback.get("code") and not cc_mode)):
-            out.add("display", "String", self.display)
-        self._status(first, fallback)
+        display = reported["display"] if reported is not None else self.display
+        if display and (reported is not None or (fallback.get("code") and not cc_mode)):
+            out.add("display", "String", display)
+        self._status(reported, fallback)
         for issue in found.issues:
             if issue["severity"] == "error":
                 self.note(issue["details"]["text"])
@@ -227,12 +229,13 @@ class Verdict:
             out.add_resource("issues", {"resourceType": "OperationOutcome", "issue": found.issues})
         return out.build()
 
-    def _status(self, first: dict[str, Any] | None, fallback: dict[str, Any]) -> None:
+    def _status(self, reported: dict[str, Any] | None, fallback: dict[str, Any]) -> None:
         """inactive/status of the reported code, with the warning that goes with it."""
         found, out = self.found, self.out
         code = found.inactive_code or fallback.get("code")
         if found.inactive:
-            if self.mode != "codeableConcept" or (first is not None and found.inactive_path == first["path"]):
+            shown = reported is not None and found.inactive_path == reported["path"]
+            if self.mode != "codeableConcept" or shown:
                 out.add("inactive", "Boolean", True)
                 if found.status and found.status != "inactive":
                     out.add("status", "Code", found.status)

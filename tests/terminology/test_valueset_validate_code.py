@@ -127,6 +127,44 @@ def test_validate_code__codeable_concept_with_one_good_coding__is_true(tx) -> No
     assert out(response, "codeableConcept") == concept
 
 
+def test_validate_code__codeable_concept_with_two_member_codings__reports_the_last_one(tx) -> None:
+    # The reference validator (org.hl7.fhir.core ValueSetValidator) keeps the last coding it finds
+    # in the value set; the HL7 tx-ecosystem permutations suite expects the same (good-cc2-all).
+    concept = {
+        "coding": [
+            {"system": SHAPES, "code": "triangle", "display": "Triangle"},
+            {"system": SHAPES, "code": "square", "display": "Square"},
+        ]
+    }
+    response = post(
+        tx,
+        f"{R5}/ValueSet/$validate-code",
+        param("url", VS + "all-shapes", "Uri"),
+        param("codeableConcept", concept, "CodeableConcept"),
+    )
+    assert out(response, "result") is True
+    assert (out(response, "code"), out(response, "display")) == ("square", "Square")
+    assert out(response, "system") == SHAPES
+    assert out(response, "codeableConcept") == concept
+
+
+def test_validate_code__codeable_concept_member_then_non_member__reports_the_member_display(tx) -> None:
+    concept = {
+        "coding": [
+            {"system": SHAPES, "code": "square", "display": "Square"},
+            {"system": SHAPES, "code": "triangle", "display": "Triangle"},
+        ]
+    }
+    response = post(
+        tx,
+        f"{R5}/ValueSet/$validate-code",
+        param("url", VS + "round-and-square", "Uri"),
+        param("codeableConcept", concept, "CodeableConcept"),
+    )
+    assert out(response, "result") is True
+    assert (out(response, "code"), out(response, "display")) == ("square", "Square")
+
+
 def test_validate_code__unknown_code_system__is_false_with_x_unknown_system(tx) -> None:
     response = post(
         tx,
