@@ -39,6 +39,10 @@ bench: $(VENV)/.installed-bench
 	  echo "wrk is not available: the built-in Python load generator will be used"
 	$(BIN)/cpt-plugin bench $(BENCH_ARGS)
 
+# 10,000+ generated requests against a real gunicorn server (tests/fuzz/run_fuzz.py); FUZZ_ARGS e.g. --seed 7
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python tests/fuzz/run_fuzz.py --min-requests 10000 $(FUZZ_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check plugin tests
 	$(BIN)/ruff format --check plugin tests

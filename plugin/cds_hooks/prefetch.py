@@ -3,9 +3,11 @@
 A key the client sent is used as given; `null` means known absent (a read that found nothing) and is
 never re-fetched. A key the client left out, or answered with an OperationOutcome, is read from
 `fhirServer` with the `fhirAuthorization` bearer token: only when the fetch policy allows that base,
-with a bounded timeout and response size, without following redirects, and at most a few pages of a
-searchset. Without the patient nothing can be advised, so a patient that cannot be had is a 412;
-any other key that cannot be had becomes a data-quality card.
+only below that base (context values are URL-encoded, dot segments refused, `next` links checked),
+without following redirects or using proxy settings from the environment, with a bounded response
+size, a per-fetch timeout and one deadline for all fetches of the call (`limits.fetch_total_seconds`),
+and at most a few pages of a searchset. Without the patient nothing can be advised, so a patient
+that cannot be had is a 412; any other key that cannot be had becomes a data-quality card.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import quote
 
-import requests
 from flask import Flask
 
 from plugin.cds_hooks.fhir import as_dict, as_list, as_str, is_resource, outcome_messages, resources
 from plugin.security.fetch_policy import allowed_fhir_base, current_issuer
+from plugin.security.fhir_fetch import FetchError, bounded_get, is_under_base, url_under_base
 
 REQUIRED_KEYS = frozenset({"patient"})
 MAX_PAGES = 5
@@ -57,6 +59,7 @@ class FetchSettings:
     timeout: float
     max_bytes: int
     allowed: bool
+    deadline: float = float("inf")  # time.monotonic() by which every fetch of this call is over
 
 
 def render_template(template: str, context: dict[str, Any]) -> str | None:
@@ -77,7 +80,8 @@ def render_template(template: str, context: dict[str, Any]) -> str | None:
         if found is None:
             missing = True
             return ""
-        return found
+        # A context value is data, not URL syntax: "/", "?", "#" or "%" in it must not shape the query.
+        return quote(found, safe="")
 
     rendered = _TOKEN.sub(value, template)
     return None if missing else rendered
@@ -87,35 +91,30 @@ def _get(url: str, settings: FetchSettings) -> tuple[int, Any]:
     headers = {"Accept": "application/fhir+json, application/json"}
     if settings.token:
         headers["Authorization"] = f"Bearer {settings.token}"
-    started = time.monotonic()
-    with requests.get(
-        url, headers=headers, timeout=settings.timeout, allow_redirects=False, stream=True
-    ) as reply:
-        body = bytearray()
-        for chunk in reply.iter_content(chunk_size=65536):
-            body += chunk
-            if len(body) > settings.max_bytes:
-                raise ValueError(f"the response is larger than {settings.max_bytes} bytes")
-            if time.monotonic() - started > settings.timeout:
-                raise requests.Timeout("the response did not finish in time")
-        if reply.status_code >= 300:
-            return reply.status_code, None
-        try:
-            return reply.status_code, json.loads(bytes(body))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError("the response is not JSON") from exc
+    stop = min(time.monotonic() + settings.timeout, settings.deadline)
+    status, body = bounded_get(url, headers=headers, stop=stop, max_bytes=settings.max_bytes)
+    if status >= 300:
+        return status, None
+    try:
+        return status, json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError("the response is not JSON") from exc
 
 
 def _fetch(key: str, query: str, settings: FetchSettings) -> tuple[str, Any, str | None]:
     """(key, resource or None, problem or None) for one prefetch query."""
-    url = urljoin(settings.base.rstrip("/") + "/", query.lstrip("/"))
     is_read = "?" not in query
     try:
+        url = url_under_base(settings.base, query)
         status, body = _get(url, settings)
-    except requests.Timeout:
-        return key, None, f"the FHIR server did not answer within {settings.timeout:g} s"
-    except requests.RequestException as exc:
-        return key, None, f"the FHIR server could not be reached ({type(exc).__name__})"
+    except FetchError as exc:
+        if exc.kind == "timeout":
+            return key, None, f"the FHIR server did not answer within {settings.timeout:g} s"
+        if exc.kind == "refused":
+            return key, None, f"the FHIR server could not be reached ({exc.detail})"
+        if exc.kind == "too-large":
+            return key, None, f"the response is larger than {settings.max_bytes} bytes"
+        return key, None, f"the query was not sent: {exc.detail}"
     except ValueError as exc:
         return key, None, str(exc)
     if is_read and status in (404, 410):
@@ -149,11 +148,11 @@ def _follow_pages(bundle: dict[str, Any], settings: FetchSettings) -> dict[str, 
             ),
             None,
         )
-        if not next_url or not next_url.startswith(settings.base.rstrip("/") + "/"):
+        if not next_url or not is_under_base(settings.base, next_url):
             break
         try:
             status, page = _get(next_url, settings)
-        except (requests.RequestException, ValueError):
+        except (FetchError, ValueError):
             break
         if status >= 300 or not is_resource(page, "Bundle"):
             break
@@ -182,6 +181,7 @@ def resolve(app: Flask, body: dict[str, Any], prefetch_templates: dict[str, str]
         timeout=float(limits["fetch_timeout_seconds"]),
         max_bytes=int(limits["fetch_max_bytes"]),
         allowed=bool(base) and allowed_fhir_base(app, base, current_issuer()),
+        deadline=time.monotonic() + float(limits["fetch_total_seconds"]),
     )
     resolved = Resolved()
     to_fetch: dict[str, str] = {}

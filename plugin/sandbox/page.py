@@ -91,6 +91,10 @@ def build() -> Any:
             order_date = dt.date.fromisoformat(str(body["orderDate"])).isoformat()
         except ValueError:
             return _error(400, "invalid-date", "orderDate must be a date like 2026-11-25")
+    try:
+        patient = _patient_summary(resources, record, order_date)
+    except ValueError as exc:  # e.g. an orderDate before the patient's birth date
+        return _error(400, "invalid-date", f"orderDate: {exc}")
     fhir_base = request.host_url.rstrip("/") + "/sandbox/fhir"
     hook_request = build_request(
         record,
@@ -108,7 +112,7 @@ def build() -> Any:
             "selection": record.scenario.selection,
             "shiftDays": shift_days,
             "orderDate": order_date,
-            "patient": _patient_summary(resources, record, order_date),
+            "patient": patient,
             "request": hook_request,
         }
     )

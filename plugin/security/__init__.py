@@ -1,9 +1,142 @@
-"""The security area. Wired into the app by init_app(app)."""
+"""The security area: JWT on CDS Hooks calls, CORS, request size limits, the audit trail, OpenAPI.
+
+Wired first by create_app, so its before_request runs ahead of every area's handlers:
+CORS preflight (answered, no auth) -> body size (413) -> JWT for /cds-services paths (401).
+Its after_request runs last: CORS headers on every response, then the audit line of a CDS call.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from plugin.config import development_mode
+from plugin.security import audit, cors, responses
+from plugin.security.body_limit import ChunkedBodyLimit
+from plugin.security.jwt_auth import AuthError, TokenVerifier
+
+log = logging.getLogger("cpt_plugin.security")
+
+VERIFIER_KEY = "token_verifier"
+CDS_PREFIX = "/cds-services"
+
+
+def is_cds_path(path: str) -> bool:
+    return path == CDS_PREFIX or path.startswith(CDS_PREFIX + "/")
+
+
+def expected_audiences(app: Flask) -> list[str]:
+    """The URL the caller invoked, as the JWT `aud` must name it (with or without a trailing slash)."""
+    public = app.config["PLUGIN"]["server"]["public_base_url"]
+    called = public.rstrip("/") + request.path if public else request.base_url
+    bare = called.rstrip("/")
+    return [bare, bare + "/"]
+
+
+def _authenticate(app: Flask, verifier: TokenVerifier) -> Response | None:
+    security: dict[str, Any] = app.config["PLUGIN"]["security"]
+    authorization = request.headers.get("Authorization")
+    if not security["require_jwt"] and (not authorization or not verifier.issuers):
+        # Development mode (or JWT optional and none sent): the caller stays anonymous, and the
+        # fetch policy then allows nothing but loopback FHIR servers (or nothing, with issuers).
+        return None
+    try:
+        token = verifier.bearer_token(authorization)
+        verified = verifier.verify(token, expected_audiences(app))
+    except AuthError as err:
+        log.warning(
+            "CDS Hooks call refused (401): %s; path=%s iss=%s jti=%s remote=%s",
+            err.reason,
+            request.path,
+            err.iss,
+            err.jti,
+            request.remote_addr,
+        )
+        return responses.unauthorized()
+    except SQLAlchemyError:
+        # Without the replay store a replayed token could pass: refuse, but say it is on our side.
+        log.exception("JWT replay store unavailable; refusing %s", request.path)
+        return responses.unavailable()
+    g.cds_issuer = verified.iss
+    g.cds_token = verified
+    return None
+
+
+def _warn_about_mode(app: Flask) -> None:
+    settings = app.config["PLUGIN"]
+    if development_mode(settings):
+        log.warning(
+            "\n%s\nDEVELOPMENT MODE: CDS Hooks calls are NOT authenticated (security.require_jwt = false, "
+            "no [[security.issuers]]).\nAnyone who can reach this port can call the services; only loopback "
+            "FHIR servers are fetched.\nDo not expose this instance; see README 'Configuration and security'."
+            "\n%s",
+            "!" * 100,
+            "!" * 100,
+        )
+    if settings["security"]["issuers"] and not settings["server"]["public_base_url"]:
+        log.warning(
+            "server.public_base_url is not set: a JWT's `aud` is compared with the URL built from the "
+            "Host header the caller sends, so a token minted for another service at the same path could "
+            "be presented here with that service's Host. Set server.public_base_url in production."
+        )
+    if not development_mode(settings) and not settings["security"]["require_jwt"]:
+        log.warning(
+            "security.require_jwt = false: CDS Hooks calls without a token are accepted (tokens that are "
+            "sent are verified); such calls may not fetch from any FHIR server."
+        )
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's blueprints, hooks and CLI pieces on the app."""
+    """Register this area's hooks, error handlers and the /openapi.json route on the app."""
+    settings = app.config["PLUGIN"]
+    limit = int(settings["limits"]["max_body_bytes"])
+    app.config["MAX_CONTENT_LENGTH"] = limit
+    config_dir = Path(settings["_file"]).parent if settings.get("_file") else Path.cwd()
+
+    def claim_jti(iss: str, jti: str, expires_at: int) -> bool:
+        from plugin.storage import get_store
+
+        return get_store(app).claim_jti(iss, jti, expires_at)
+
+    verifier = TokenVerifier(settings["security"], config_dir, claim_jti)
+    app.extensions[VERIFIER_KEY] = verifier
+    audit.configure_audit_log(app)
+    _warn_about_mode(app)
+
+    @app.before_request
+    def _security_gate() -> Response | None:
+        g.request_started = time.perf_counter()
+        if cors.is_preflight():
+            return cors.preflight_response(app)
+        if request.content_length is not None and request.content_length > limit:
+            return responses.too_large(limit)
+        if is_cds_path(request.path):
+            return _authenticate(app, verifier)
+        return None
+
+    @app.after_request
+    def _security_after(response: Response) -> Response:
+        cors.add_cors_headers(app, response)
+        started = g.get("request_started")
+        if started is not None:
+            record = audit.audit_record(response, (time.perf_counter() - started) * 1000.0)
+            if record is not None:
+                audit.write_audit(app, record)
+        return response
+
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, limit)  # type: ignore[method-assign]
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_err: RequestEntityTooLarge) -> Response:
+        # Anything werkzeug itself refuses for size (e.g. form parts) is answered like our own check.
+        return responses.too_large(limit)
+
+    from plugin.openapi import init_app as init_openapi
+
+    init_openapi(app)

@@ -8,6 +8,7 @@ import pytest
 
 from plugin.app import create_app
 from plugin.security.fetch_policy import allowed_fhir_base
+from tests.security.conftest import SANDBOX_JWKS
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,13 @@ def test_issuer__only_its_own_fhir_servers(tmp_path: Path) -> None:
             "storage": {"url": f"sqlite:///{tmp_path}/f.db"},
             "security": {
                 "require_jwt": True,
-                "issuers": [{"iss": "https://ehr.example.org", "fhir_servers": ["https://ehr.example.org/fhir/"]}],
+                "issuers": [
+                    {
+                        "iss": "https://ehr.example.org",
+                        "jwks_file": str(SANDBOX_JWKS),
+                        "fhir_servers": ["https://ehr.example.org/fhir/"],
+                    }
+                ],
             },
         }
     )

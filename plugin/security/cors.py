@@ -1,0 +1,57 @@
+"""CORS for browser-based CDS clients (e.g. the CDS Hooks Sandbox) and browser FHIR clients.
+
+Preflights (OPTIONS with Origin and Access-Control-Request-Method) are answered here, before any
+authentication, because browsers never send credentials on a preflight. Actual responses, errors
+and 401s included, carry Access-Control-Allow-Origin so the page can read the status.
+Bearer tokens travel in a header, not a cookie, so credentials mode is never enabled.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+ALLOW_HEADERS = "Authorization, Content-Type, Accept, Prefer, If-None-Match, If-Modified-Since"
+ALLOW_METHODS = "GET, POST, OPTIONS"
+EXPOSE_HEADERS = "Location, ETag, Last-Modified, Content-Location, WWW-Authenticate"
+
+
+def _allowed_origin(app: Flask, origin: str | None) -> str | None:
+    if not origin:
+        return None
+    origins: list[str] = app.config["PLUGIN"]["cors"]["origins"]
+    if "*" in origins:
+        return "*"
+    normalised = origin.rstrip("/")
+    return normalised if normalised in {o.rstrip("/") for o in origins} else None
+
+
+def is_preflight() -> bool:
+    return (
+        request.method == "OPTIONS"
+        and "Origin" in request.headers
+        and "Access-Control-Request-Method" in request.headers
+    )
+
+
+def preflight_response(app: Flask) -> Response:
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    allowed = _allowed_origin(app, request.headers.get("Origin"))
+    if allowed:
+        response.headers["Access-Control-Allow-Origin"] = allowed
+        response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
+        response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
+        response.headers["Access-Control-Max-Age"] = str(app.config["PLUGIN"]["cors"]["max_age_seconds"])
+    if allowed != "*":
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+def add_cors_headers(app: Flask, response: Response) -> Response:
+    allowed = _allowed_origin(app, request.headers.get("Origin"))
+    if allowed and "Access-Control-Allow-Origin" not in response.headers:
+        response.headers["Access-Control-Allow-Origin"] = allowed
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    if allowed != "*":
+        response.vary.add("Origin")
+    return response
