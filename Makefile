@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@ $(VENV)/.installed
+
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@ $(VENV)/.installed
@@ -25,6 +29,15 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check plugin tests
 	$(BIN)/python -m pytest
+
+# Production-mode benchmark (README "Performance"). wrk comes from Debian when we may install it;
+# otherwise the built-in Python load generator drives the servers. BENCH_ARGS passes options through.
+bench: $(VENV)/.installed-bench
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; }; } || \
+	  echo "wrk is not available: the built-in Python load generator will be used"
+	$(BIN)/cpt-plugin bench $(BENCH_ARGS)
 
 # 10,000+ generated requests against a real gunicorn server (tests/fuzz/run_fuzz.py); FUZZ_ARGS e.g. --seed 7
 fuzz: $(VENV)/.installed-test
