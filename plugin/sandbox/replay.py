@@ -173,9 +173,11 @@ def run(
     *,
     omit_prefetch: bool = False,
     progress_stream: IO[str] | None = None,
+    auth: requests.auth.AuthBase | None = None,
 ) -> list[Outcome]:
     base = base.rstrip("/")
     session = requests.Session()
+    session.auth = auth  # e.g. a JWT signer when the service requires one
     services = discover(base, session)
     progress = Progress(len(records) * len(hooks), progress_stream or sys.stderr)
     outcomes = []
