@@ -7,8 +7,8 @@ request holds several (in words, and in CRD's davinci-crd.associated-resource ex
 
 from __future__ import annotations
 
-import copy
-import uuid
+import os
+import threading
 from typing import Any
 
 from plugin.cds_hooks.conditions import Binding, render
@@ -31,9 +31,41 @@ TOPIC_ORDER = list(TOPIC_DISPLAY)
 SUMMARY_LIMIT = 139
 
 
+class _RandomPool:
+    """Random bytes for uuids, read from the OS 1 KiB at a time (uuid.uuid4 costs 2.5 us a call, most
+    of it one getrandom syscall per id). Emptied in a forked child, so workers never share ids."""
+
+    SIZE = 1024
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.buffer = b""
+        self.offset = 0
+
+    def take16(self) -> bytes:
+        with self.lock:
+            if self.offset + 16 > len(self.buffer):
+                self.buffer, self.offset = os.urandom(self.SIZE), 0
+            chunk = self.buffer[self.offset : self.offset + 16]
+            self.offset += 16
+            return chunk
+
+    def reset(self) -> None:
+        self.lock = threading.Lock()
+        self.buffer, self.offset = b"", 0
+
+
+_POOL = _RandomPool()
+os.register_at_fork(after_in_child=_POOL.reset)
+
+
 def new_uuid() -> str:
-    """Card, suggestion and assertion ids; tests patch this for deterministic output."""
-    return str(uuid.uuid4())
+    """Card, suggestion and assertion ids (random, RFC 4122 version 4); tests patch this."""
+    raw = bytearray(_POOL.take16())
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _absolute(url: str, base_url: str) -> str:
@@ -49,30 +81,46 @@ def _orders(binding: Binding) -> list[Order]:
     return [o for o in binding.get("_orders", {}).values() if o is not None]
 
 
-def recode(resource: dict[str, Any], old: str, new: str, display: str | None) -> dict[str, Any]:
-    """The full resource with CPT `old` replaced by `new`; code text that named the old code is dropped."""
-    updated = copy.deepcopy(resource)
-    if updated.get("resourceType") == "Appointment":
-        concepts = as_list(updated.get("serviceType")) + [updated.get("appointmentType")]
-    else:
-        concepts = [updated.get("code")]
-    for concept in concepts:
-        concept = as_dict(concept)
-        changed = False
-        for coding in as_list(concept.get("coding")):
+def _recode_concept(concept: Any, old: str, new: str, display: str | None) -> Any:
+    """A copy of a CodeableConcept with CPT `old` replaced (the input is not changed)."""
+    if not isinstance(concept, dict):
+        return concept
+    updated = dict(concept)
+    changed = False
+    if isinstance(concept.get("coding"), list):
+        codings = []
+        for coding in concept["coding"]:
             if (
                 isinstance(coding, dict)
                 and coding.get("system") == CPT
                 and str(coding.get("code", "")).strip() == old
             ):
-                coding["code"] = new
+                coding = {**coding, "code": new}
                 if display:
                     coding["display"] = display
                 else:
                     coding.pop("display", None)
                 changed = True
-        if changed and isinstance(concept.get("text"), str) and old in concept["text"]:
-            concept.pop("text")
+            codings.append(coding)
+        updated["coding"] = codings
+    if changed and isinstance(updated.get("text"), str) and old in updated["text"]:
+        updated.pop("text")
+    return updated
+
+
+def recode(resource: dict[str, Any], old: str, new: str, display: str | None) -> dict[str, Any]:
+    """The full resource with CPT `old` replaced by `new`; code text that named the old code is dropped.
+
+    The input is not changed; the parts that are not changed are shared with it (the answer is only
+    serialised), which spares a deep copy of the whole order per suggestion."""
+    updated = dict(resource)
+    if updated.get("resourceType") == "Appointment":
+        if isinstance(updated.get("serviceType"), list):
+            updated["serviceType"] = [_recode_concept(c, old, new, display) for c in updated["serviceType"]]
+        if "appointmentType" in updated:
+            updated["appointmentType"] = _recode_concept(updated["appointmentType"], old, new, display)
+    elif "code" in updated:
+        updated["code"] = _recode_concept(updated["code"], old, new, display)
     return updated
 
 
@@ -89,7 +137,7 @@ def _action(template: dict[str, Any], binding: Binding) -> dict[str, Any] | None
         resource = recode(order.resource, order.code, code, None if display in ("", "unknown") else display)
         return {"type": "update", "description": description, "resource": resource}
     quantity = float(render(str(template["quantity"]), binding))
-    resource = copy.deepcopy(order.resource)
+    resource = dict(order.resource)  # shallow: only quantityQuantity is replaced, by a new dict
     resource["quantityQuantity"] = {**as_dict(resource.get("quantityQuantity")), "value": int(quantity)}
     return {"type": "update", "description": description, "resource": resource}
 
@@ -193,7 +241,7 @@ def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
     parts.append(_sub("reason", "valueCodeableConcept", {"text": f"{values['reason']} {sources_line(rule)}"}))
     parts.append(_sub("date", "valueDate", facts.request_date.isoformat()))
     parts.append(_sub("coverage-assertion-id", "valueString", new_uuid()))
-    resource = copy.deepcopy(order.resource)
+    resource = dict(order.resource)  # shallow: only `extension` is replaced, by a new list
     extensions = [
         e
         for e in as_list(resource.get("extension"))

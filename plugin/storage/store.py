@@ -7,7 +7,7 @@ answered 200 survives a kill -9 (and a power cut). PostgreSQL commits are durabl
 
 Feedback and JWT-replay claims commit before they return. Issued-card records and audit rows are not
 acknowledged to anyone, so they are queued to a per-process background writer that commits them in
-batches a few milliseconds later (plugin/storage/writer.py: what that trades, and how nothing is lost
+batches up to ~20 ms later (plugin/storage/writer.py: what that trades, and how nothing is lost
 on a normal shutdown); the readers here flush that queue first.
 
 Identifiers are bounded (a card id of 100 kB would not fit a PostgreSQL index row), and over-long
@@ -49,7 +49,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
-from plugin.storage.writer import WriteBehind
+from plugin.storage.writer import WriteBehind, flush_writers_of
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +204,9 @@ class Store:
                 conn.execute(insert(table), rows)
 
     def flush(self) -> None:
-        """Wait until every issued-card and audit row queued by this process is in the database."""
-        writer = self._writer
-        if writer is not None and writer.pid == os.getpid():
-            writer.flush()
+        """Wait until every issued-card and audit row this process queued for this database is in it
+        (also rows queued through another Store on the same database, e.g. the app's)."""
+        flush_writers_of(str(self.engine.url))
 
     def close(self) -> None:
         writer = self._writer
