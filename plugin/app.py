@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from markupsafe import escape
 
 from plugin import cds_hooks, sandbox, security, storage, terminology
-from plugin.config import load_settings
+from plugin.cds_hooks.blueprint import EXTENSION_KEY as CDS_EXTENSION_KEY
+from plugin.config import load_settings, sandbox_enabled
 from plugin.http import json_response
 from plugin.version import __version__
 
@@ -28,21 +30,22 @@ def create_app(
     cds_hooks.init_app(app)
     sandbox.init_app(app)
 
+    links = {"fhir_r4": "/fhir/metadata", "fhir_r5": "/fhir/r5/metadata"}
+    if app.extensions.get(CDS_EXTENSION_KEY) is not None:
+        links["cds_services"] = "/cds-services"
+    if sandbox_enabled(app.config["PLUGIN"]):
+        links |= {"sandbox": "/sandbox", "sandbox_fhir": "/sandbox/fhir"}
+    links["openapi"] = "/openapi.json"
+
     @app.get("/")
     def index() -> Any:
-        return json_response(
-            {
-                "name": "cpt-plugin",
-                "version": __version__,
-                "links": {
-                    "fhir_r4": "/fhir/metadata",
-                    "fhir_r5": "/fhir/r5/metadata",
-                    "cds_services": "/cds-services",
-                    "sandbox": "/sandbox",
-                    "sandbox_fhir": "/sandbox/fhir",
-                    "openapi": "/openapi.json",
-                },
-            }
-        )
+        """What is served here: JSON for programs, a page of links for a browser."""
+        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+            items = "".join(f'<li><a href="{escape(url)}">{escape(url)}</a></li>' for url in links.values())
+            return (
+                f"<!doctype html><title>cpt-plugin {__version__}</title>"
+                f"<h1>cpt-plugin {__version__}</h1><ul>{items}</ul>"
+            )
+        return json_response({"name": "cpt-plugin", "version": __version__, "links": links})
 
     return app

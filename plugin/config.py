@@ -70,7 +70,13 @@ DEFAULTS: dict[str, Any] = {
         "log": "stderr",
         "database": True,
     },
-    "sandbox": {"patients_dirs": ["var/sandbox/imported"]},  # folders of imported patients the sandbox serves
+    "sandbox": {
+        # Folders of imported patients the sandbox serves.
+        "patients_dirs": ["var/sandbox/imported"],
+        # None = follow the mode: on in development mode, off once JWT or issuers are configured,
+        # because the page and its FHIR server serve patient records to anyone who can reach them.
+        "enabled": None,
+    },
     "terminology": {
         # Largest unpaged $expand; more is a too-costly OperationOutcome. None = the terminology API's
         # own default (plugin/terminology/expansion.py DEFAULT_LIMIT); X-TOO-COSTLY-THRESHOLD may lower it.
@@ -160,6 +166,12 @@ def development_mode(settings: dict[str, Any]) -> bool:
     """No JWT required and no issuer configured: anyone may call, and only loopback FHIR is fetched."""
     security = settings["security"]
     return not security["require_jwt"] and not security["issuers"]
+
+
+def sandbox_enabled(settings: dict[str, Any]) -> bool:
+    """`[sandbox] enabled` when set, else on in development mode only."""
+    enabled = settings["sandbox"].get("enabled")
+    return development_mode(settings) if enabled is None else bool(enabled)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -337,6 +349,8 @@ def validate_settings(settings: dict[str, Any]) -> None:
     _check_type("audit.database", audit["database"], bool, "true or false")
 
     _string_list("sandbox.patients_dirs", settings["sandbox"]["patients_dirs"])
+    if settings["sandbox"]["enabled"] is not None:
+        _check_type("sandbox.enabled", settings["sandbox"]["enabled"], bool, "true or false")
     # terminology.expansion_limit is read leniently by the terminology API (a bad value falls back to
     # its default there), so only its presence as a known key is checked here.
     _string_list("terminology.r4_packages", settings["terminology"]["r4_packages"])

@@ -6,14 +6,38 @@ from pathlib import Path
 
 import requests
 
+import plugin
 from plugin.app import create_app
 from plugin.config import DEFAULTS, ConfigError, load_settings
+
+SANDBOX_JWKS = Path(plugin.__file__).parent / "security" / "jwks" / "cds-hooks-sandbox.json"
 
 
 def test_index__lists_every_area(client) -> None:
     body = client.get("/").get_json()
     assert body["name"] == "cpt-plugin"
     assert set(body["links"]) == {"fhir_r4", "fhir_r5", "cds_services", "sandbox", "sandbox_fhir", "openapi"}
+
+
+def test_index__browser_gets_a_page_of_links(client) -> None:
+    response = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert response.mimetype == "text/html"
+    assert '<a href="/cds-services">' in response.get_data(as_text=True)
+
+
+def test_index__leaves_out_the_sandbox_when_it_is_off(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "storage": {"url": f"sqlite:///{tmp_path}/f.db"},
+            "security": {
+                "require_jwt": True,
+                "issuers": [{"iss": "https://sandbox.cds-hooks.org", "jwks_file": str(SANDBOX_JWKS)}],
+            },
+        }
+    )
+    links = app.test_client().get("/").get_json()["links"]
+    assert "sandbox" not in links and "sandbox_fhir" not in links
+    assert links["cds_services"] == "/cds-services"
 
 
 def test_index__served_over_real_http(live_server) -> None:

@@ -90,7 +90,12 @@ def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
             continue
         age_min, age_max = bands.limits.get(order.code, (None, None))
         binding = _base(facts, order=order)
-        binding["code"] = {"age_min": age_min, "age_max": age_max, "band": bands.band_text(order.code)}
+        binding["code"] = {
+            "age_min": age_min,
+            "age_max": age_max,
+            "band": bands.band_text(order.code),
+            "display": bands.displays.get(order.code),
+        }
         binding["counterpart"] = {"exists": False, "code": None, "display": None, "band": None}
         birth = facts.birth_date
         ages = age_range(birth, order.service_date) if birth else None
@@ -201,12 +206,15 @@ def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[
         binding["documentation"] = {
             "shown": shown,
             "missing": missing,
+            # Element names can hold commas ("Cannula size, for each cannula"): listed with semicolons.
+            "missing_text": "; ".join(missing) or "none",
             "count_shown": len(shown),
             "count_total": len(rows),
             "table": "| Element | Shown by the order context | Note |\n|---|---|---|\n" + "\n".join(rows),
             "questionnaire": f"{facts.base_url}/fhir/Questionnaire/{form_id}",
             "questionnaire_url": docs.questionnaire_url,
             "conditions": conditions,
+            "conditions_text": "; ".join(conditions) or "none",
             "has_reason": bool(order.resource.get("reasonCode") or order.resource.get("reasonReference")),
         }
         yield binding
@@ -248,12 +256,11 @@ def bind_order_setting(facts: Facts, ctx: Context, rule: Any) -> Iterator[Bindin
             where, pos = pos_list[0]
             kind = "facility" if pos in facility or pos in other_facility else "non-facility"
             name = facility.get(pos) or non_facility.get(pos)
-            setting.update(
-                kind=kind, pos=pos, name=name, where=f"{where}: POS {pos}" + (f" ({name})" if name else "")
-            )
+            place = f"POS {pos}" + (f" ({name})" if name else "")
+            setting.update(kind=kind, pos=pos, name=name, where=f"{place} on {where}")
         elif encounter_class:
             setting.update(
-                kind=classes.get(encounter_class, "unknown"), where=f"Encounter.class {encounter_class}"
+                kind=classes.get(encounter_class, "unknown"), where=f"encounter class {encounter_class}"
             )
         binding = _base(facts, order=order)
         binding["setting"] = setting
@@ -268,7 +275,7 @@ BINDERS: dict[str, Binder] = {
                 ("order", ORDER_FIELDS),
                 ("request", REQUEST_FIELDS),
                 ("age", ["known", "low", "high", "text", "issue", "birth_date", "precise"]),
-                ("code", ["age_min", "age_max", "band"]),
+                ("code", ["age_min", "age_max", "band", "display"]),
                 ("counterpart", ["exists", "code", "display", "band"]),
             ]
         ),
@@ -285,12 +292,14 @@ BINDERS: dict[str, Binder] = {
                     [
                         "shown",
                         "missing",
+                        "missing_text",
                         "count_shown",
                         "count_total",
                         "table",
                         "questionnaire",
                         "questionnaire_url",
                         "conditions",
+                        "conditions_text",
                         "has_reason",
                     ],
                 ),

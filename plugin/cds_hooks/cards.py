@@ -13,12 +13,12 @@ from typing import Any
 
 from plugin.cds_hooks.conditions import Binding, render
 from plugin.cds_hooks.facts import Facts, Order
-from plugin.cds_hooks.fhir import CPT, as_dict, as_list
+from plugin.cds_hooks.fhir import CPT, as_list
 from plugin.cds_hooks.rules import Finding, Rule, sources_line
+from plugin.cds_hooks.suggestions import COVERAGE_INFORMATION, recode, set_quantity
 
 TOPIC_SYSTEM = "https://fhir.cpt-plugin.org/CodeSystem/cds-card-topic"
 OVERRIDE_SYSTEM = "https://fhir.cpt-plugin.org/CodeSystem/cds-override-reason"
-COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 TOPIC_DISPLAY = {
     "age-criteria": "Age criteria",
     "documentation": "Documentation",
@@ -73,55 +73,27 @@ def _absolute(url: str, base_url: str) -> str:
 
 
 def _summary(text: str) -> str:
+    """CDS Hooks asks for summaries under 140 characters; a longer one is cut between words."""
     text = " ".join(text.split())
-    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1].rstrip() + "…"
+    if len(text) <= SUMMARY_LIMIT:
+        return text
+    cut = text[: SUMMARY_LIMIT - 1]
+    if text[SUMMARY_LIMIT - 1] != " " and " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ;,:-(") + "…"
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _orders(binding: Binding) -> list[Order]:
     return [o for o in binding.get("_orders", {}).values() if o is not None]
 
 
-def _recode_concept(concept: Any, old: str, new: str, display: str | None) -> Any:
-    """A copy of a CodeableConcept with CPT `old` replaced (the input is not changed)."""
-    if not isinstance(concept, dict):
-        return concept
-    updated = dict(concept)
-    changed = False
-    if isinstance(concept.get("coding"), list):
-        codings = []
-        for coding in concept["coding"]:
-            if (
-                isinstance(coding, dict)
-                and coding.get("system") == CPT
-                and str(coding.get("code", "")).strip() == old
-            ):
-                coding = {**coding, "code": new}
-                if display:
-                    coding["display"] = display
-                else:
-                    coding.pop("display", None)
-                changed = True
-            codings.append(coding)
-        updated["coding"] = codings
-    if changed and isinstance(updated.get("text"), str) and old in updated["text"]:
-        updated.pop("text")
-    return updated
-
-
-def recode(resource: dict[str, Any], old: str, new: str, display: str | None) -> dict[str, Any]:
-    """The full resource with CPT `old` replaced by `new`; code text that named the old code is dropped.
-
-    The input is not changed; the parts that are not changed are shared with it (the answer is only
-    serialised), which spares a deep copy of the whole order per suggestion."""
-    updated = dict(resource)
-    if updated.get("resourceType") == "Appointment":
-        if isinstance(updated.get("serviceType"), list):
-            updated["serviceType"] = [_recode_concept(c, old, new, display) for c in updated["serviceType"]]
-        if "appointmentType" in updated:
-            updated["appointmentType"] = _recode_concept(updated["appointmentType"], old, new, display)
-    elif "code" in updated:
-        updated["code"] = _recode_concept(updated["code"], old, new, display)
-    return updated
+def _known(text: str) -> str | None:
+    """A rendered template value, or None where the fact behind it was missing."""
+    return None if text in ("", "unknown") else text
 
 
 def _action(template: dict[str, Any], binding: Binding) -> dict[str, Any] | None:
@@ -132,13 +104,13 @@ def _action(template: dict[str, Any], binding: Binding) -> dict[str, Any] | None
     if template["type"] == "delete":
         return {"type": "delete", "description": description, "resourceId": order.ref}
     if template["type"] == "recode":
-        display = render(template.get("display", ""), binding)
+        display = _known(render(template.get("display", ""), binding))
+        previous = _known(render(template.get("previousDisplay", ""), binding))
         code = render(template["code"], binding)
-        resource = recode(order.resource, order.code, code, None if display in ("", "unknown") else display)
+        resource = recode(order.resource, order.code, code, display, previous)
         return {"type": "update", "description": description, "resource": resource}
     quantity = float(render(str(template["quantity"]), binding))
-    resource = dict(order.resource)  # shallow: only quantityQuantity is replaced, by a new dict
-    resource["quantityQuantity"] = {**as_dict(resource.get("quantityQuantity")), "value": int(quantity)}
+    resource = set_quantity(order.resource, int(quantity))
     return {"type": "update", "description": description, "resource": resource}
 
 
@@ -181,7 +153,7 @@ def render_card(finding: Finding, facts: Facts) -> dict[str, Any]:
     if len(facts.orders) > 1 and orders:
         parts.append(
             "This card concerns "
-            + ", ".join(f"the {o.code} order ({o.ref or 'no id'})" for o in orders)
+            + _and_list([f"the {o.code} order ({o.ref or 'no id'})" for o in orders])
             + "."
         )
     parts.append("---\n" + sources_line(rule))

@@ -10,6 +10,14 @@ from plugin.cds_hooks.conditions import Binding, fields_of
 from plugin.cds_hooks.facts import Facts, Order
 
 
+def or_list(items: list[str]) -> str:
+    """Alternatives as a sentence reads them: "59, XE, XS, XP or XU"."""
+    items = [str(i) for i in items]
+    if len(items) < 2:
+        return items[0] if items else "none"
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
 def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
     meanings = ctx.tables.files.get("ncci-ptp-practitioner", {}).get("modifierIndicators", {})
     for first in facts.orders:
@@ -31,6 +39,7 @@ def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
                 "meaning": meanings.get(indicator),
                 "rationale": row.get("rationale"),
                 "bypass": bypass,
+                "bypass_text": or_list(bypass),
                 "note": row.get("note"),
             }
             yield binding
@@ -46,6 +55,7 @@ def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
         binding["addon"] = {
             "code": order.code,
             "primaries": row["primaries"],
+            "primaries_text": or_list(row["primaries"]),
             "has_primary": any(code in row["primaries"] for code in others),
             "others": others,
             "note": row.get("note"),
@@ -63,6 +73,8 @@ def bind_mue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
         if row is None or not rule.triggered(code) or not any(o.selected for o in orders):
             continue
         binding = _base(facts, order=orders[0])
+        # Every order of the code adds to the units, so the card concerns all of them.
+        binding["_orders"].update({f"order{i}": o for i, o in enumerate(orders[1:], start=1)})
         binding["mue"] = {
             "code": code,
             "limit": row["mue"],
@@ -70,6 +82,7 @@ def bind_mue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
             "mai_meaning": meanings.get(row["mai"]),
             "units": sum(o.quantity for o in orders),
             "orders": [o.label for o in orders],
+            "refs": [o.ref or "no id" for o in orders],
             "order_count": len(orders),
         }
         yield binding
@@ -93,6 +106,7 @@ BINDERS.update(
                             "meaning",
                             "rationale",
                             "bypass",
+                            "bypass_text",
                             "note",
                         ],
                     ),
@@ -106,7 +120,7 @@ BINDERS.update(
                 [
                     ("order", ORDER_FIELDS),
                     ("request", REQUEST_FIELDS),
-                    ("addon", ["code", "primaries", "has_primary", "others", "note"]),
+                    ("addon", ["code", "primaries", "primaries_text", "has_primary", "others", "note"]),
                 ]
             ),
             bind_add_on,
@@ -117,7 +131,10 @@ BINDERS.update(
                 [
                     ("order", ORDER_FIELDS),
                     ("request", REQUEST_FIELDS),
-                    ("mue", ["code", "limit", "mai", "mai_meaning", "units", "orders", "order_count"]),
+                    (
+                        "mue",
+                        ["code", "limit", "mai", "mai_meaning", "units", "orders", "refs", "order_count"],
+                    ),
                 ]
             ),
             bind_mue,

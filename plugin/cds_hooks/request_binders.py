@@ -16,6 +16,7 @@ from plugin.cds_hooks.binders import (
 )
 from plugin.cds_hooks.conditions import Binding, fields_of
 from plugin.cds_hooks.facts import Facts
+from plugin.cds_hooks.tables import dated_label
 
 PAYER_FIELDS = ["known", "kind", "name", "matched", "coverage_ref", "finding", "confidence", "sources"]
 INDICATOR_COLUMNS = [
@@ -37,7 +38,7 @@ def _build_payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
     payer = facts.payer
     policies = ctx.tables.files.get("payer-classification", {}).get("policies", {})
     policy = policies.get(payer.kind, {}) if payer and payer.kind else {}
-    sources = [f"{s['label']} ({s.get('asOf', 'undated')})" for s in policy.get("sources", [])]
+    sources = [dated_label(s) for s in policy.get("sources", [])]
     return {
         "known": bool(payer and payer.kind),
         "kind": payer.kind if payer else None,

@@ -22,7 +22,7 @@ from plugin.cds_hooks.conditions import Binding, Condition, RuleError, check_tem
 from plugin.cds_hooks.content import load_age_bands, load_documentation
 from plugin.cds_hooks.facts import Facts
 from plugin.cds_hooks.fhir import CPT, as_dict, as_list, as_str
-from plugin.cds_hooks.tables import Tables
+from plugin.cds_hooks.tables import Tables, dated_label
 from plugin.terminology.registry import Registry
 
 AGE_BAND_MAP = "https://fhir.cpt-plugin.org/ConceptMap/ecmo-age-band"
@@ -113,7 +113,7 @@ def _check_card(card: dict[str, Any], fields: set[str], where: str) -> None:
         suggestion["_when"] = compile_condition(suggestion.get("when"), fields, f"{here}.when")
         for j, action in enumerate(suggestion.get("actions", [])):
             check_template(action["description"], fields, f"{here}.actions[{j}].description")
-            for key in ("code", "display", "quantity"):
+            for key in ("code", "display", "previousDisplay", "quantity"):
                 if isinstance(action.get(key), str):
                     check_template(action[key], fields, f"{here}.actions[{j}].{key}")
     for i, link in enumerate(card.get("links", [])):
@@ -277,6 +277,6 @@ def load_rules(folder: Path, schema: dict[str, Any], tables: Tables, registry: R
 
 def sources_line(rule: Rule) -> str:
     if not rule.sources_text:  # built once: rules do not change after load
-        parts: Iterable[str] = (f"{s['label']} (as of {s.get('asOf', 'undated')})" for s in rule.sources)
+        parts: Iterable[str] = (dated_label(s) for s in rule.sources)
         rule.sources_text = f"Rule `{rule.id}` v{rule.version} · Sources: " + "; ".join(parts)
     return rule.sources_text

@@ -86,6 +86,19 @@ class Tables:
         return [{**data["source"], "asOf": data["source"].get("asOf", data.get("asOf"))}]
 
 
+def dated_label(source: dict[str, Any]) -> str:
+    """A source as cards name it: its label with its as-of date, unless the label already gives it;
+    a source whose date the research did not record says so instead of showing a placeholder."""
+    label = str(source.get("label", ""))
+    as_of = source.get("asOf")
+    if not as_of or as_of == "undated":
+        return f"{label} (date not given)"
+    # A full date already in the label ("NCCI PTP edits (practitioner, 2024-07-01)") is not repeated;
+    # a bare year may name an edition ("CPT 2015 ...") rather than the as-of date, so it is.
+    as_of = str(as_of)
+    return label if len(as_of) >= 7 and as_of in label else f"{label} (as of {as_of})"
+
+
 def _required(data: dict[str, Any], key: str, where: str) -> Any:
     if key not in data:
         raise RuleError(f"{where}: missing {key!r}")

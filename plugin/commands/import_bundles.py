@@ -7,6 +7,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from plugin.commands._args import iso_date
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -19,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Synthea bundle files or folders")
     when = parser.add_mutually_exclusive_group(required=True)
     when.add_argument("--age-on-order", metavar="AGE", help="age on the order date, e.g. 5y11m, 40y, 18m")
-    when.add_argument("--shift-to", type=_date, metavar="DATE", help="move the record so it ends on DATE")
+    when.add_argument("--shift-to", type=iso_date, metavar="DATE", help="move the record so it ends on DATE")
     parser.add_argument(
-        "--order-date", type=_date, help="date of service with --age-on-order (default today)"
+        "--order-date", type=iso_date, help="date of service with --age-on-order (default today)"
     )
     parser.add_argument("--order-code", default="33952", help="CPT code of the draft order (default 33952)")
     parser.add_argument(
@@ -31,13 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="output folder (default var/sandbox/imported, served by the sandbox)",
     )
     parser.set_defaults(func=run)
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-25") from exc
 
 
 def _files(paths: list[Path]) -> list[Path]:

@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="bundle files or folders (default: the synthetic set and the configured imported folders)",
     )
     parser.add_argument("--config", help="TOML configuration file (for [sandbox] patients_dirs)")
+    signing = parser.add_argument_group(
+        "signing", "for a service that requires JWTs: sign every call with a fresh token for its URL"
+    )
+    signing.add_argument("--jwt-key", type=Path, metavar="PEM", help="private key (EC P-256/384/521 or RSA)")
+    signing.add_argument("--jwt-iss", metavar="ISS", help="issuer the service trusts for that key")
+    signing.add_argument("--jwt-kid", metavar="KID", help="key id of the key in the issuer's JWKS")
     parser.set_defaults(func=run)
 
 
@@ -76,9 +82,21 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         print("cpt-plugin replay: no scenarios to replay", file=sys.stderr)
         return 2
+    auth = None
+    if args.jwt_key or args.jwt_iss or args.jwt_kid:
+        if not (args.jwt_key and args.jwt_iss and args.jwt_kid):
+            print("cpt-plugin replay: --jwt-key, --jwt-iss and --jwt-kid go together", file=sys.stderr)
+            return 2
+        from plugin.security.client_jwt import CdsHooksJwtAuth, SigningKeyError
+
+        try:
+            auth = CdsHooksJwtAuth(args.jwt_key, args.jwt_iss, args.jwt_kid)
+        except SigningKeyError as exc:
+            print(f"cpt-plugin replay: {exc}", file=sys.stderr)
+            return 2
     try:
         outcomes = replay.run(
-            records, args.hook or ["order-sign"], args.url, omit_prefetch=args.omit_prefetch
+            records, args.hook or ["order-sign"], args.url, omit_prefetch=args.omit_prefetch, auth=auth
         )
     except replay.ReplayError as exc:
         print(f"cpt-plugin replay: {exc}", file=sys.stderr)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
+from plugin.commands._args import iso_date
 from plugin.config import PROJECT_ROOT
 
 
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, required=True, help="seed for names, ids and times")
     parser.add_argument(
-        "--as-of", required=True, type=_date, help="date of service for the scenarios (YYYY-MM-DD)"
+        "--as-of", required=True, type=iso_date, help="date of service for the scenarios (YYYY-MM-DD)"
     )
     parser.add_argument(
         "--out",
@@ -29,13 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     parser.set_defaults(func=run)
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-25") from exc
 
 
 def run(args: argparse.Namespace) -> int:

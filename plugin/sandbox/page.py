@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
+from plugin.config import development_mode
 from plugin.http import json_response
 from plugin.sandbox import codes
 from plugin.sandbox.hookrequest import CONTRACT_PREFETCH, build_request, describe_age, shift_record
@@ -40,12 +41,19 @@ def index() -> Any:
     groups: dict[str, list[PatientRecord]] = {}
     for record in store.records.values():
         groups.setdefault(record.source, []).append(record)
+    settings = current_app.config["PLUGIN"]
+    public = settings["server"]["public_base_url"]
     return render_template(
         "sandbox/index.html",
         groups=groups,
         order_codes=[(c, codes.CPT_TEXT.get(c, "")) for c in ORDER_CODES],
         concurrent_codes=[(c, codes.CPT_TEXT.get(c, "")) for c in CONCURRENT_CODES],
         problems=store.problems,
+        # A token field only where the service verifies tokens; in development mode none is needed.
+        token_field=not development_mode(settings),
+        jwt_required=bool(settings["security"]["require_jwt"]),
+        # The JWT `aud` must be the URL called, as the service sees it (public_base_url when set).
+        cds_base=(public.rstrip("/") if public else request.host_url.rstrip("/")) + "/cds-services",
     )
 
 

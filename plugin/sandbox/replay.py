@@ -173,9 +173,11 @@ def run(
     *,
     omit_prefetch: bool = False,
     progress_stream: IO[str] | None = None,
+    auth: requests.auth.AuthBase | None = None,
 ) -> list[Outcome]:
     base = base.rstrip("/")
     session = requests.Session()
+    session.auth = auth  # e.g. a JWT signer when the service requires one
     services = discover(base, session)
     progress = Progress(len(records) * len(hooks), progress_stream or sys.stderr)
     outcomes = []
@@ -189,32 +191,91 @@ def run(
     return outcomes
 
 
-def table(outcomes: list[Outcome]) -> str:
-    """A readable report: one block per scenario and hook, then what went wrong where it did."""
-    rows = []
+# Width of the report when stdout is not a terminal (a pipe, a CI log): wide enough for most summaries.
+DEFAULT_WIDTH = 120
+# Below this many columns beside the others, cards go on their own indented lines under their run.
+MIN_CARD_WIDTH = 80
+STACKED_INDENT = 4
+ELLIPSIS = "…"
+
+
+def report_width() -> int:
+    """The terminal's width (COLUMNS wins, as in shutil), else DEFAULT_WIDTH."""
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def truncate(text: str, width: int) -> str:
+    """`text` on one line in at most `width` characters, cut at a word boundary with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    if width <= len(ELLIPSIS):
+        return ELLIPSIS[:width]
+    room = width - len(ELLIPSIS)
+    cut = text[:room]
+    if text[room] != " ":
+        space = cut.rfind(" ")
+        # A single word longer than half the room is cut inside it rather than dropped whole.
+        if space >= room // 2:
+            cut = cut[:space]
+    return cut.rstrip(" ;,:-([") + ELLIPSIS
+
+
+def _card_line(card: dict[str, Any]) -> str:
+    return f"{describe(*card_key(card))} {card.get('summary', '')}".strip()
+
+
+def table(outcomes: list[Outcome], width: int | None = None) -> str:
+    """A readable report: one line per card beside its scenario and hook, then what went wrong.
+
+    The cards column takes what the terminal leaves after the other columns; on a terminal too narrow
+    for MIN_CARD_WIDTH there, each card goes on its own indented line under its run instead. Card
+    lines are cut at a word boundary to fit; the differences and errors below the table never are.
+    """
+    width = width or report_width()
+    rows: list[tuple[str, str, str, list[str]]] = []
     for outcome in outcomes:
         if outcome.status == "ERROR":
-            got = outcome.error
+            lines = [f"error: {outcome.error}"]
         elif not outcome.cards:
-            got = "(no cards)"
+            lines = ["(no cards)"]
         else:
-            got = "; ".join(f"{describe(*card_key(c))} {c.get('summary', '')[:60]}" for c in outcome.cards)
-        rows.append((outcome.scenario, outcome.hook, outcome.status, got))
-    widths = [max(len(r[i]) for r in [("scenario", "hook", "result", "cards"), *rows]) for i in range(3)]
-    lines = [f"{'scenario':<{widths[0]}}  {'hook':<{widths[1]}}  {'result':<{widths[2]}}  cards"]
-    lines.append("-" * (sum(widths) + 6 + 40))
-    lines.extend(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows)
-    failures = [o for o in outcomes if o.status == "FAIL"]
-    for outcome in failures:
-        lines.append("")
-        lines.append(f"{outcome.scenario} ({outcome.hook}): cards differ from the scenario")
-        lines.extend(f"  - expected, not returned: {m}" for m in outcome.missing)
-        lines.extend(f"  + returned, not expected: {u}" for u in outcome.unexpected)
+            lines = [_card_line(card) for card in outcome.cards]
+        rows.append((outcome.scenario, outcome.hook, outcome.status, lines))
+    header = ("scenario", "hook", "result")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    indent = sum(widths) + 6
+    stacked = width - indent < MIN_CARD_WIDTH
+
+    def line(first: str, second: str, third: str, cards: str) -> str:
+        return f"{first:<{widths[0]}}  {second:<{widths[1]}}  {third:<{widths[2]}}  {cards}".rstrip()
+
+    body = []
+    for scenario, hook, status, lines in rows:
+        if stacked:
+            room = max(width - STACKED_INDENT, 10)
+            body.append(line(scenario, hook, status, ""))
+            body.extend(" " * STACKED_INDENT + truncate(text, room) for text in lines)
+        else:
+            cut = [truncate(text, width - indent) for text in lines]
+            body.append(line(scenario, hook, status, cut[0]))
+            body.extend(line("", "", "", text) for text in cut[1:])
+    longest = max((len(text) for text in body), default=indent)
+    out = [line(*header, "" if stacked else "cards"), "-" * min(width, max(longest, indent + len("cards")))]
+    out.extend(body)
+    for outcome in outcomes:
+        if outcome.status == "FAIL":
+            out.append("")
+            out.append(f"{outcome.scenario} ({outcome.hook}): cards differ from the scenario")
+            out.extend(f"  - expected, not returned: {m}" for m in outcome.missing)
+            out.extend(f"  + returned, not expected: {u}" for u in outcome.unexpected)
+        elif outcome.status == "ERROR":
+            out.append("")
+            out.append(f"{outcome.scenario} ({outcome.hook}): {outcome.error}")
     counts = Counter(o.status for o in outcomes)
-    lines.append("")
-    total = len(outcomes)
-    lines.append(
-        f"{counts['PASS']} of {total} runs got the expected cards; "
+    out.append("")
+    out.append(
+        f"{counts['PASS']} of {len(outcomes)} runs got the expected cards; "
         f"{counts['FAIL']} differ, {counts['ERROR']} errors"
     )
-    return "\n".join(lines)
+    return "\n".join(out)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from plugin.operation_outcome import OperationOutcomeError, tx_issue
@@ -41,3 +42,14 @@ class TxError(OperationOutcomeError):
 
 def tx_error(status: int, message_id: str, *args: Any, **kwargs: Any) -> TxError:
     return TxError(status, message_id, messages.render(message_id, *args), **kwargs)
+
+
+def circular_reference(key: str, stack: Sequence[str]) -> TxError:
+    """A value set that imports itself, directly or through others (`stack` is the import path)."""
+    return TxError(
+        400,
+        "VALUESET_CIRCULAR_REFERENCE",
+        messages.render("VALUESET_CIRCULAR_REFERENCE", key, f"[{', '.join(stack)}]"),
+        code="processing",
+        tx_type="vs-invalid",
+    )

@@ -16,6 +16,7 @@ from typing import Any
 from plugin.terminology import messages, textsearch
 from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
 from plugin.terminology.context import TxContext, TxError, tx_error
+from plugin.terminology.errors import circular_reference
 from plugin.terminology.expansion_output import Entry, ExpansionOutput, Run
 from plugin.terminology.expansion_sources import include_filters, note_code_system, resolve_code_system
 from plugin.terminology.resources import newest_first, vurl, walk_contains
@@ -63,14 +64,7 @@ class Expander:
         ctx = self.ctx
         key = vurl(value_set) or f"#{value_set.get('id', '')}"
         if key in self.stack:
-            pathway = ", ".join(self.stack)
-            raise TxError(
-                400,
-                "VALUESET_CIRCULAR_REFERENCE",
-                messages.render("VALUESET_CIRCULAR_REFERENCE", key, f"[{pathway}]"),
-                code="processing",
-                tx_type="vs-invalid",
-            )
+            raise circular_reference(key, self.stack)
         self.stack = (*self.stack, key)
         if top:
             ctx.require_supplements_of(value_set)

@@ -14,6 +14,7 @@ from typing import Any
 from plugin.operation_outcome import tx_issue
 from plugin.terminology import messages, versioning
 from plugin.terminology.codesystem import CodeSystemView, Concept, Designation
+from plugin.terminology.errors import TxError
 from plugin.terminology.resources import add_path, standards_status, vurl
 
 
@@ -87,6 +88,18 @@ def unknown_code_id(view: CodeSystemView) -> str:
 
 def unknown_code_text(view: CodeSystemView, code: str) -> str:
     return messages.render(unknown_code_id(view), code, view.url, view.version or "", "")
+
+
+def unknown_code_error(view: CodeSystemView, code: str, expression: str) -> TxError:
+    """The 404 of an operation on one code ($lookup, $subsumes) that the code system does not have."""
+    return TxError(
+        404,
+        "Unknown_Code_in_Version",
+        unknown_code_text(view, code),
+        code="not-found",
+        tx_type="invalid-code",
+        expression=expression,
+    )
 
 
 def reconcile_version(

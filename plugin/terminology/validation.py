@@ -12,7 +12,8 @@ from typing import Any
 
 from plugin.terminology import messages, versioning
 from plugin.terminology.codesystem import CodeSystemView, Concept
-from plugin.terminology.context import TxContext, TxError, tx_error
+from plugin.terminology.context import TxContext, tx_error
+from plugin.terminology.errors import circular_reference
 from plugin.terminology.expansion_sources import include_filters
 from plugin.terminology.filters import compile_filter
 from plugin.terminology.findings import (
@@ -63,14 +64,7 @@ class ValueSetChecker:
     def prepare(self) -> None:
         key = vurl(self.value_set) or f"#{self.value_set.get('id', '')}"
         if key in self.stack:
-            pathway = ", ".join(self.stack)
-            raise TxError(
-                400,
-                "VALUESET_CIRCULAR_REFERENCE",
-                messages.render("VALUESET_CIRCULAR_REFERENCE", key, f"[{pathway}]"),
-                code="processing",
-                tx_type="vs-invalid",
-            )
+            raise circular_reference(key, self.stack)
         if self.compose is None:
             return
         sets = [("include", i) for i in self.compose.get("include") or []]

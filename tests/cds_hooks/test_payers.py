@@ -92,7 +92,7 @@ def test_no_coverage_on_file__no_payer_card_and_no_coverage_information(call) ->
 def test_prior_authorization_advice__emergent_versus_planned(call, priority, urgency) -> None:
     order = service_request("sr-1", "33952", priority=priority)
     [card] = cards_of(call(ORDER_SIGN, order_sign([order], payer="Aetna")), topic="payer-policy")
-    assert f"(this order: {urgency if urgency != 'not stated' else 'urgency not stated'})" in card["detail"]
+    assert f"This order: {urgency if urgency != 'not stated' else 'urgency not stated'}." in card["detail"]
     assert ("Emergent cannulation" in card["detail"]) is (urgency != "planned")
     assert ("Planned cannulation" in card["detail"]) is (urgency != "emergent")
 
@@ -130,7 +130,7 @@ def test_appointment_book__planned_advice_and_coverage_on_the_appointment(call) 
     body = appointment_book([appointment("apt-1", "33952")], payer="Cigna", birth_date="2020-12-02")
     response = call(APPOINTMENT_BOOK, body)
     [payer] = cards_of(response, topic="payer-policy")
-    assert "(this order: planned)" in payer["detail"] and "Planned cannulation" in payer["detail"]
+    assert "This order: planned." in payer["detail"] and "Planned cannulation" in payer["detail"]
     [age] = cards_of(response, topic="age-criteria")  # 5 on 2026-12-01, the appointment's own date
     updated = age["suggestions"][0]["actions"][0]["resource"]
     assert updated["resourceType"] == "Appointment"

@@ -38,7 +38,7 @@ def test_site_of_service(call, order_pos, encounter_resource, expected_rule) -> 
 def test_office_pos_11__card_names_where_it_was_found(call) -> None:
     response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952", pos="11")]))
     [card] = cards_of(response, topic="site-of-service")
-    assert "ServiceRequest.locationCode: POS 11 (office)" in card["summary"]
+    assert card["summary"].endswith("non-facility: POS 11 (office) on ServiceRequest.locationCode")
 
 
 def test_documentation__order_context_shows_some_elements_and_links_the_form(call) -> None:
@@ -61,7 +61,10 @@ def test_documentation__order_context_shows_some_elements_and_links_the_form(cal
     for missing in ("Complications | not yet", "Disposition | not yet", "Imaging guidance used | not yet"):
         assert missing in table
     assert "Fluoroscopy is included in 33952 when performed; it is not required" in table
-    assert card["summary"].startswith("Note for 33952: 6 of 10")
+    assert card["summary"].startswith("Cannulation note for 33952: the order already shows 6 of 10 elements")
+    # Element names hold commas, so the ones still to document are listed with semicolons.
+    still = "Still to document: **Imaging guidance used; Complications; Concurrent procedures; Disposition**"
+    assert still in card["detail"]
     [link] = card["links"]
     assert link == {
         "label": "ECMO/ECLS cannulation note (Questionnaire)",

@@ -60,6 +60,11 @@ iss = "https://fuzz.invalid"
 jwks_file = "jwks.json"
 fhir_servers = ["http://127.0.0.1:{port}/sandbox/fhir"]
 
+# Issuers make this a production-mode configuration, where the sandbox is off by default; the
+# fallback fetches above read from its FHIR server, and its routes are part of the surface fuzzed.
+[sandbox]
+enabled = true
+
 [storage]
 url = "sqlite:///{directory / "feedback.db"}"
 

@@ -133,3 +133,83 @@ def test_progress__bar_on_a_terminal_silent_otherwise() -> None:
         progress.close()
     assert "[" in terminal.getvalue() and "4/4 d" in terminal.getvalue() and "\r" in terminal.getvalue()
     assert pipe.getvalue() == ""
+
+
+# --- the report's formatting ----------------------------------------------------------------------
+
+LONG = (
+    "Add-on 33987 is reportable only with 33953, 33954, 33955, 33956; no such primary is ordered "
+    "(no modifier bypass)"
+)
+
+
+def _outcomes() -> list:
+    from plugin.sandbox.replay import Outcome
+
+    add_on = {**_card("coding-edit", "warning", "ncci-add-on-without-primary"), "summary": LONG}
+    note = {**_card("documentation", "info", "cannulation-note-elements"), "summary": "Note: 4 of 10"}
+    return [
+        Outcome("addon-33987-alongside", "order-sign", "PASS", [add_on, note]),
+        Outcome("non-ecmo-order", "order-select", "PASS", []),
+        Outcome("adult-aetna", "order-sign", "ERROR", error="HTTP 500: " + "x" * 300),
+    ]
+
+
+@pytest.mark.parametrize("width", [20, 37, 60, 95])
+def test_truncate__long_text__cut_at_a_word_boundary_with_an_ellipsis(width: int) -> None:
+    from plugin.sandbox.replay import truncate
+
+    cut = truncate(LONG, width)
+    assert len(cut) <= width and cut.endswith("…")
+    kept = cut[:-1]
+    assert LONG.startswith(kept) and LONG[len(kept)] in " ;,(", (kept, LONG[len(kept)])
+    assert not kept.endswith((" ", ";", ","))
+
+
+def test_truncate__short_text_or_one_long_word() -> None:
+    from plugin.sandbox.replay import truncate
+
+    assert truncate("Note  for\n33952", 40) == "Note for 33952"
+    assert truncate("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_table__wide_terminal__one_card_a_line_aligned_and_within_the_width() -> None:
+    text = table(_outcomes(), width=140)
+    lines = text.splitlines()
+    assert all(len(line) <= 140 for line in lines if not line.startswith("adult-aetna ("))
+    column = lines[0].index("cards")
+    add_on = next(line for line in lines if "ncci-add-on-without-primary" in line)
+    note = next(line for line in lines if "cannulation-note-elements" in line)
+    assert add_on.startswith("addon-33987-alongside") and add_on.index("coding-edit") == column
+    assert note.index("documentation") == column and not note[:column].strip()
+    assert add_on.endswith("…") and "Add-on 33987 is reportable" in add_on
+    assert "(no cards)" in text
+    # An error is cut in the table and given whole below it.
+    assert f"adult-aetna (order-sign): HTTP 500: {'x' * 300}" in lines
+
+
+def test_table__narrow_terminal__cards_on_their_own_lines_under_the_run() -> None:
+    lines = table(_outcomes(), width=64).splitlines()
+    assert all(len(line) <= 64 for line in lines if not line.startswith("adult-aetna ("))
+    run = lines.index(next(line for line in lines if line.startswith("addon-33987-alongside")))
+    assert lines[run].split() == ["addon-33987-alongside", "order-sign", "PASS"]
+    assert lines[run + 1].startswith("    coding-edit/warning [ncci-add-on-without-primary] Add-on")
+    assert lines[run + 2] == "    documentation/info [cannulation-note-elements] Note: 4 of 10"
+
+
+def test_table__width_follows_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "90")
+    lines = table(_outcomes()).splitlines()
+    assert max(len(line) for line in lines if not line.startswith("adult-aetna (")) == 90
+
+
+def test_table__not_a_terminal__120_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    def no_terminal(*_args: object) -> os.terminal_size:
+        raise OSError("not a terminal")
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(os, "get_terminal_size", no_terminal)
+    lines = table(_outcomes()).splitlines()
+    assert max(len(line) for line in lines if not line.startswith("adult-aetna (")) == 120

@@ -171,35 +171,10 @@ def secure_app_factory(tmp_path: Path, signer: Signer) -> Callable[..., Any]:
     return build
 
 
-class QuickLiveServer(LiveServer):
-    """LiveServer whose serve loop polls for shutdown every 50 ms (werkzeug's default is 500 ms)."""
-
-    def __init__(self, wsgi_app: Callable[..., Any]) -> None:
-        super().__init__(wsgi_app)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Callable[..., Any]], LiveServer]]:
-    """Like the suite's `serve`, with quick shutdown: these tests start many small servers."""
-    started: list[LiveServer] = []
-
-    def _serve(wsgi_app: Callable[..., Any]) -> LiveServer:
-        server = QuickLiveServer(wsgi_app).start()
-        started.append(server)
-        return server
-
-    yield _serve
-    for server in started:
-        server.stop()
-
-
 @pytest.fixture(scope="module")
 def secure_server(tmp_path_factory: pytest.TempPathFactory, signer: Signer) -> Iterator[LiveServer]:
     """One JWT-requiring server per test module (every token has its own jti, so tests don't clash)."""
-    server = QuickLiveServer(build_secure_app(tmp_path_factory.mktemp("secure"), signer)).start()
+    server = LiveServer(build_secure_app(tmp_path_factory.mktemp("secure"), signer)).start()
     yield server
     server.stop()
 

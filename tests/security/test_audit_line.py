@@ -12,7 +12,7 @@ from plugin.app import create_app
 from plugin.storage import get_store
 from tests.security.conftest import (
     ORDER_SELECT,
-    QuickLiveServer,
+    LiveServer,
     Signer,
     full_prefetch,
     order_select_body,
@@ -27,7 +27,7 @@ AUDIT_KEYS = {
 }  # fmt: skip
 
 
-def audited_server(tmp_path: Path, signer: Signer) -> tuple[QuickLiveServer, Path, object]:
+def audited_server(tmp_path: Path, signer: Signer) -> tuple[LiveServer, Path, object]:
     (tmp_path / "ehr.json").write_text(json.dumps(signer.jwks()))
     config = write_config(
         tmp_path,
@@ -44,7 +44,7 @@ log = "logs/audit.jsonl"
 """,
     )
     app = create_app(config_file=config)
-    return QuickLiveServer(app).start(), tmp_path / "logs" / "audit.jsonl", app
+    return LiveServer(app).start(), tmp_path / "logs" / "audit.jsonl", app
 
 
 def test_hook_call__one_json_line_with_identifiers_only(tmp_path: Path, signer: Signer) -> None:

@@ -21,7 +21,7 @@ from plugin.app import create_app
 from tests.security.conftest import (
     ORDER_SELECT,
     PATIENT_ID,
-    QuickLiveServer,
+    LiveServer,
     Signer,
     empty_searchset,
     order_select_body,
@@ -94,11 +94,11 @@ class FhirStub:
 
 
 @pytest.fixture
-def stubs() -> Iterator[Callable[[FhirStub], QuickLiveServer]]:
-    started: list[QuickLiveServer] = []
+def stubs() -> Iterator[Callable[[FhirStub], LiveServer]]:
+    started: list[LiveServer] = []
 
-    def start(stub: FhirStub) -> QuickLiveServer:
-        server = QuickLiveServer(stub).start()
+    def start(stub: FhirStub) -> LiveServer:
+        server = LiveServer(stub).start()
         started.append(server)
         return server
 
@@ -113,7 +113,7 @@ def closed_base() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}/fhir"
 
 
-def cds_server(tmp_path: Path, signer: Signer, fhir_servers: list[str]) -> QuickLiveServer:
+def cds_server(tmp_path: Path, signer: Signer, fhir_servers: list[str]) -> LiveServer:
     keys = tmp_path / "keys"
     keys.mkdir(exist_ok=True)
     (keys / "ehr.json").write_text(json.dumps(signer.jwks()))
@@ -137,14 +137,14 @@ fetch_max_bytes = 100000
 log = "off"
 """,
     )
-    return QuickLiveServer(create_app(config_file=config)).start()
+    return LiveServer(create_app(config_file=config)).start()
 
 
 @pytest.fixture
-def cds(tmp_path: Path, signer: Signer) -> Iterator[Callable[[list[str]], QuickLiveServer]]:
-    started: list[QuickLiveServer] = []
+def cds(tmp_path: Path, signer: Signer) -> Iterator[Callable[[list[str]], LiveServer]]:
+    started: list[LiveServer] = []
 
-    def start(fhir_servers: list[str]) -> QuickLiveServer:
+    def start(fhir_servers: list[str]) -> LiveServer:
         server = cds_server(tmp_path, signer, fhir_servers)
         started.append(server)
         return server
@@ -154,7 +154,7 @@ def cds(tmp_path: Path, signer: Signer) -> Iterator[Callable[[list[str]], QuickL
         server.stop()
 
 
-def call(server: QuickLiveServer, signer: Signer, body: dict[str, Any]) -> tuple[requests.Response, float]:
+def call(server: LiveServer, signer: Signer, body: dict[str, Any]) -> tuple[requests.Response, float]:
     url = f"{server.url}/cds-services/{ORDER_SELECT}"
     started = time.monotonic()
     response = requests.post(

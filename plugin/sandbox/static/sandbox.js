@@ -1,5 +1,6 @@
 // Sandbox page: builds CDS Hooks requests for the chosen patient, calls the service from the browser
 // (same origin, as an EHR would), renders the cards and sends feedback. No build step, no libraries.
+// Where the service verifies JWTs, a pasted bearer token goes with the /cds-services calls.
 "use strict";
 
 const CPT = "http://www.ama-assn.org/go/cpt";
@@ -16,9 +17,61 @@ function status(text, isError) {
   $("status").classList.toggle("error", Boolean(isError));
 }
 
+// The bearer token lives only in the page's text field: never stored, and sent with calls to
+// /cds-services only (cdsHeaders is used for nothing else).
+function bearerToken() {
+  const field = $("bearer-token");
+  return field ? field.value.trim().replace(/^Bearer\s+/i, "") : "";
+}
+
+function cdsHeaders(headers) {
+  const token = bearerToken();
+  return token ? Object.assign({}, headers, { Authorization: "Bearer " + token }) : headers;
+}
+
+function cdsUrl(path) { return (document.body.dataset.cdsBase || "/cds-services") + path; }
+
+function tokenClaims(token) {
+  // Read (not verified) only to say which aud the pasted token names when the service refuses it.
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+  } catch (err) {
+    return null;
+  }
+}
+
+function unauthorizedText(path) {
+  const url = cdsUrl(path);
+  const token = bearerToken();
+  if (!token) {
+    const where = $("bearer-token") ? "paste one in the Bearer token field and try again" :
+      "this page has no token field because the server is in development mode";
+    return "The service answered 401: it requires a JWT signed by a trusted issuer; " + where +
+      ". The token's aud must be " + url + ".";
+  }
+  let text = "The service refused the token (401). It must be signed by a trusted issuer, name " + url +
+    " as its aud, be unexpired, and be new: each token is accepted once (jti).";
+  const claims = tokenClaims(token);
+  if (claims) {
+    const aud = [].concat(claims.aud || []);
+    if (!aud.some((a) => String(a).replace(/\/$/, "") === url)) {
+      text += " This token's aud is " + (aud.length ? aud.join(", ") : "missing") + ".";
+    }
+  } else {
+    text += " The text in the field is not a JWT.";
+  }
+  return text;
+}
+
 async function discover() {
   try {
-    const response = await fetch("/cds-services", { headers: { Accept: "application/json" } });
+    const response = await fetch("/cds-services", { headers: cdsHeaders({ Accept: "application/json" }) });
+    if (response.status === 401) {
+      status("Discovery needs a JWT (401), so the contract's service ids are used; paste a token in the " +
+        "Bearer token field before firing a hook.", true);
+      return;
+    }
     if (!response.ok) throw new Error("HTTP " + response.status);
     const body = await response.json();
     for (const service of body.services || []) {
@@ -63,7 +116,7 @@ function optionText(code) {
 function primary() { return state.drafts.find((d) => d.id === state.primaryId); }
 
 function describeOrder(order) {
-  // The coding's own display first: a suggested resource may carry a code.text left from the old code.
+  // The CPT coding's own display first (it names the code shown), then this page's name for the code.
   const code = codeOf(order);
   const coding = ((order.code || {}).coding || []).find((c) => c.system === CPT) || {};
   const known = [...$("order-code").options].some((o) => o.value === code) ? optionText(code) : "";
@@ -160,7 +213,7 @@ async function fire(hook) {
   let response, answer;
   try {
     response = await fetch("/cds-services/" + encodeURIComponent(service.id), {
-      method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+      method: "POST", headers: cdsHeaders({ "Content-Type": "application/json", Accept: "application/json" }),
       body: JSON.stringify(body),
     });
     answer = await response.json().catch(() => ({ error: "not-json" }));
@@ -169,6 +222,16 @@ async function fire(hook) {
     return;
   }
   show("raw-response", { status: response.status, body: answer });
+  if (response.status === 401) {
+    const text = unauthorizedText("/" + service.id);
+    status(hook + ": not authorized (401)", true);
+    const box = $("cards");
+    box.innerHTML = "";
+    const note = el("p", "auth-error", text);
+    note.setAttribute("role", "alert");
+    box.appendChild(note);
+    return;
+  }
   if (!response.ok) {
     status("The service answered " + response.status + ": " + (answer.message || answer.error || ""), true);
     renderCards([], service.id);
@@ -317,8 +380,13 @@ async function sendFeedback(serviceId, item, feedbackNode) {
   show("raw-feedback", body);
   try {
     const response = await fetch("/cds-services/" + encodeURIComponent(serviceId) + "/feedback", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      method: "POST", headers: cdsHeaders({ "Content-Type": "application/json" }), body: JSON.stringify(body),
     });
+    if (response.status === 401) {
+      feedbackNode.textContent = "Feedback not recorded: " + unauthorizedText("/" + serviceId + "/feedback");
+      feedbackNode.classList.add("error");
+      return;
+    }
     feedbackNode.textContent = response.ok ? "Feedback recorded (" + item.outcome + ")." : "Feedback failed: HTTP " + response.status;
   } catch (err) {
     feedbackNode.textContent = "Feedback failed: " + err.message;

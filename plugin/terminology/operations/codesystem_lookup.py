@@ -16,6 +16,7 @@ from plugin.terminology import designations as ds
 from plugin.terminology import messages, versioning
 from plugin.terminology.codesystem import PREFERRED_FOR_LANGUAGE, CodeSystemView, Concept
 from plugin.terminology.context import TxContext, TxError
+from plugin.terminology.findings import unknown_code_error
 from plugin.terminology.parameters import ParametersBuilder, ParsedParameters, part
 
 
@@ -51,15 +52,7 @@ def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = N
         return cpt.lookup(ctx, view, code)
     concept = view.locate(code)
     if concept is None:
-        text = messages.render(
-            "Unknown_Code_in_Version" if view.version else "Unknown_Code_in",
-            code,
-            view.url,
-            view.version or "",
-        )
-        raise TxError(
-            404, "Unknown_Code_in_Version", text, code="not-found", tx_type="invalid-code", expression="code"
-        )
+        raise unknown_code_error(view, code, "code")
     return describe(ctx, view, concept).build()
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology import messages
-from plugin.terminology.context import TxContext, TxError
+from plugin.terminology.context import TxContext
+from plugin.terminology.findings import unknown_code_error
 from plugin.terminology.operations.codesystem_lookup import _unknown_system
 from plugin.terminology.parameters import ParametersBuilder, ParsedParameters
 
@@ -44,20 +44,7 @@ def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None =
     for name, code in (("codeA", code_a), ("codeB", code_b)):
         concept = view.locate(code)
         if concept is None:
-            text = messages.render(
-                "Unknown_Code_in_Version" if view.version else "Unknown_Code_in",
-                code,
-                view.url,
-                view.version or "",
-            )
-            raise TxError(
-                404,
-                "Unknown_Code_in_Version",
-                text,
-                code="not-found",
-                tx_type="invalid-code",
-                expression=name,
-            )
+            raise unknown_code_error(view, code, name)
         concepts.append(concept)
     a, b = concepts
     if a.code == b.code:
