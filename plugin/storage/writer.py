@@ -4,7 +4,8 @@ A hook call used to commit twice (its issued cards, then its audit row), each co
 SQLite WAL at `synchronous=FULL` while the other workers queued on the write lock: half of a worker's
 time under load. Neither row is acknowledged to anyone, so they go through a per-process queue
 instead: a background thread waits up to 20 ms for more rows, then writes everything queued in one
-transaction (same database, same durability settings, so a written row is as safe as before).
+transaction (same database; on SQLite at synchronous=NORMAL, see Store._behind_engine: a written
+row survives a kill -9 of the process, an OS crash may lose the last ones).
 
 What this trades, and what it does not:
 - A row is in the database up to about 20 ms after the request, not before the response. Readers
@@ -87,13 +88,16 @@ class WriteBehind:
         window: float | None = None,
         max_rows: int = MAX_QUEUED_ROWS,
         on_error: Callable[[Table, dict[str, Any]], None] | None = None,
+        owns_engine: bool = False,
     ) -> None:
         self.engine = engine
+        self._owns_engine = owns_engine
         self.window = _window_from_env() if window is None else window
         self.pid = os.getpid()
         self._queue: queue.Queue[Row | None] = queue.Queue(maxsize=max_rows)
         self._on_error = on_error
         self._closed = False
+        self._statements: dict[tuple[Table, tuple[str, ...]], tuple[str, list[Any]]] = {}
         # Set while someone waits in flush(): the writer then skips its batch window.
         self._hurry = threading.Event()
         self._flushers = 0
@@ -146,6 +150,8 @@ class WriteBehind:
             self._queue.put(None)
             self._thread.join(timeout=5.0)
         self._drain_here()
+        if self._owns_engine:
+            self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------------
 
@@ -198,9 +204,7 @@ class WriteBehind:
         for table, row in batch:
             by_table.setdefault(table, []).append(row)
         try:
-            with self.engine.begin() as conn:
-                for table, rows in by_table.items():
-                    conn.execute(insert(table), rows)
+            self._insert_many(by_table)
             return
         except Exception:  # noqa: BLE001 - retried row by row below, so one bad row costs only itself
             if len(batch) == 1:
@@ -212,6 +216,53 @@ class WriteBehind:
                     conn.execute(insert(table), row)
             except Exception:  # noqa: BLE001 - logged; the request this row belongs to was answered
                 self._failed(table, row)
+
+    def _insert_many(self, by_table: dict[Table, list[dict[str, Any]]]) -> None:
+        """One transaction for the batch. On SQLite through the DBAPI cursor's executemany with
+        SQLAlchemy's own statement text and value conversions (so rows read back the same): the ORM
+        layer cost more per batch than SQLite itself. Other backends through SQLAlchemy Core."""
+        if self.engine.dialect.name != "sqlite":
+            with self.engine.begin() as conn:
+                for table, rows in by_table.items():
+                    conn.execute(insert(table), rows)
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                for table, rows in by_table.items():
+                    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                    for row in rows:
+                        groups.setdefault(tuple(row), []).append(row)
+                    for keys, same in groups.items():
+                        sql, converters = self._statement(table, keys)
+                        cursor.executemany(
+                            sql,
+                            [
+                                tuple(
+                                    row[k] if c is None else c(row[k])
+                                    for k, c in zip(keys, converters, strict=True)
+                                )
+                                for row in same
+                            ],
+                        )
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            finally:
+                cursor.close()
+        finally:
+            raw.close()  # back to the pool
+
+    def _statement(self, table: Table, keys: tuple[str, ...]) -> tuple[str, list[Any]]:
+        found = self._statements.get((table, keys))
+        if found is None:
+            dialect = self.engine.dialect
+            sql = str(insert(table).compile(dialect=dialect, column_keys=list(keys)))
+            converters = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+            found = self._statements[(table, keys)] = (sql, converters)
+        return found
 
     def _failed(self, table: Table, row: dict[str, Any]) -> None:
         if self._on_error is not None:

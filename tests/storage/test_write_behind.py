@@ -207,3 +207,15 @@ def test_gunicorn_sigterm__every_issued_card_and_audit_row_kept(tmp_path: Path, 
     topic = cards[0]["source"]["topic"]["code"]
     assert [t["topic"] for t in report["topics"]] == [topic]
     assert report["topics"][0]["overridden"] == 1
+
+
+def test_sqlite__written_behind_rows_at_normal__feedback_stays_full(tmp_path: Path) -> None:
+    """Issued cards and audit rows commit at synchronous=NORMAL (WAL: they survive a kill -9 of the
+    process); acknowledged feedback keeps FULL (fsync before the 200)."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    with store.writer.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()
