@@ -51,18 +51,16 @@ def _build_payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
     }
 
 
-_INDICATOR_TABLES: dict[tuple[int, tuple[str, ...]], str] = {}
-
-
 def _indicator_table(codes: list[str], ctx: Context) -> str:
     """The Medicare indicator table for these codes; the facts tables never change after load, so a
-    table once built is kept (a bounded number of code combinations)."""
-    key = (id(ctx.tables), tuple(codes))
-    table = _INDICATOR_TABLES.get(key)
+    table once built is kept with them (a bounded number of code combinations)."""
+    cache = ctx.tables.memo.setdefault("indicator-tables", {})
+    key = tuple(codes)
+    table = cache.get(key)
     if table is None:
         table = _build_indicator_table(codes, ctx)
-        if len(_INDICATOR_TABLES) < 1024:
-            _INDICATOR_TABLES[key] = table
+        if len(cache) < 1024:
+            cache[key] = table
     return table
 
 
