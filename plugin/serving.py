@@ -76,6 +76,15 @@ def _post_fork(server: Any, worker: Any) -> None:
         engine.dispose(close=False)
 
 
+def _worker_exit(server: Any, worker: Any) -> None:
+    # Issued-card and audit rows are written behind (plugin/storage/writer.py): a worker leaving
+    # normally (SIGTERM, max_requests recycling) writes what it still holds before it goes.
+    app = getattr(getattr(worker, "app", None), "callable", None)
+    store = (getattr(app, "extensions", None) or {}).get("store")
+    if store is not None and hasattr(store, "flush"):
+        store.flush()
+
+
 def run_warmups(app: Any) -> None:
     """Run the warm-ups areas registered on the app (see the module docstring)."""
     for warm in list((getattr(app, "extensions", None) or {}).get(WARMUPS_KEY, [])):
@@ -123,6 +132,8 @@ class GunicornServer(BaseApplication):
             self.cfg.set("when_ready", _freeze_before_fork)
         if "post_fork" not in self._options:
             self.cfg.set("post_fork", _post_fork)
+        if "worker_exit" not in self._options:
+            self.cfg.set("worker_exit", _worker_exit)
 
     def load(self) -> WSGIApp:
         app = self._load_app()

@@ -16,14 +16,27 @@ def drive(
     server: procs.Server, endpoint: Endpoint, duration: float, connections: int, tool: str
 ) -> loadgen.LoadResult:
     if tool == "wrk":
-        return run_wrk(
+        rotate = None
+        if endpoint.rotate is not None:
+            name, prefix, values = endpoint.rotate
+            rotate = (name, prefix, values[endpoint.rotate_used :])
+            if len(rotate[2]) < 100:
+                raise RuntimeError(f"{endpoint.name}: its per-request header values are used up")
+        result = run_wrk(
             f"http://127.0.0.1:{server.port}{endpoint.path}",
             endpoint.method,
             endpoint.body,
             endpoint.headers,
             duration=duration,
             connections=connections,
+            rotate=rotate,
         )
+        if rotate is not None:
+            # Requests still in flight when wrk stopped were sent but not counted: skip past them too.
+            endpoint.rotate_used += result.requests + result.errors + 2 * connections
+        return result
+    if endpoint.rotate is not None:
+        raise RuntimeError(f"{endpoint.name} sends a different header per request, which needs wrk")
     raw = loadgen.build_request(
         "127.0.0.1", server.port, endpoint.method, endpoint.path, endpoint.body, endpoint.headers
     )

@@ -25,6 +25,9 @@ from plugin.bench.settings import CONTENT_VERSION, PREFETCH_CONDITIONS, SIZES, S
 from plugin.bench.wrk import wrk_path
 from plugin.serving import gunicorn_options
 
+# Tokens are minted before the run (0.26 ms each); more than this rate is not expected with JWT on.
+JWT_MAX_RATE = 2_500.0
+
 __all__ = ["CONTENT_VERSION", "SIZES", "Settings", "profile_under_load", "run", "save", "write_config"]
 
 
@@ -126,6 +129,9 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
                         )
                 results["memory"]["after_load_bench"] = server.memory()
 
+            on_step("order-sign with JWT required (an extra line, not part of the floor target)")
+            results["endpoints"].append(jwt_row(settings, Path(tmp), (floor_srv, floor), hook))
+
             on_step("floor again (drift check)")
             results["floor"].append({**measure(floor_srv, floor, settings), "name": "floor (end)"})
 
@@ -147,6 +153,26 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
     results["machine"]["loadavg_at_end"] = procs.loadavg()
     results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return results
+
+
+def jwt_row(
+    settings: Settings, tmp: Path, floor: tuple[procs.Server, Endpoint], hook: dict[str, Any]
+) -> dict[str, Any]:
+    """order-sign on a server that requires a client JWT (plugin/bench/jwt.py), paired with the floor."""
+    from plugin.bench.jwt import BenchIssuer, write_jwt_config
+
+    name = "order-sign-jwt"
+    if settings.tool != "wrk":
+        return {"name": name, "status": "unavailable", "problem": "a fresh token per request needs wrk"}
+    issuer = BenchIssuer()
+    config = write_jwt_config(tmp / "jwt.toml", settings.work_dir, [], issuer)
+    with product_server(settings, config, "jwt") as server:
+        audience = f"http://127.0.0.1:{server.port}/cds-services/{scenarios.payloads.SERVICE_ID}"
+        # One token per request the runs can send: no faster than the hook without JWT, plus margin.
+        seconds = settings.warmup + settings.duration * max(1, settings.repeat) + 5
+        rate = min(float(hook.get("rps") or 1000.0), JWT_MAX_RATE)
+        tokens = issuer.tokens(audience, int(rate * seconds * 1.2) + 100)
+        return measure(server, scenarios.jwt_endpoint(tokens), settings, floor=floor)
 
 
 def save(results: dict[str, Any], settings: Settings) -> tuple[Path, Path | None]:

@@ -35,6 +35,9 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict)
     check: Check | None = None
     note: str = ""
+    # (header, prefix, values): a different value per request, e.g. a fresh JWT (wrk only).
+    rotate: tuple[str, str, list[str]] | None = None
+    rotate_used: int = 0  # values already sent by earlier runs (each wrk process starts afresh)
 
     @property
     def request_bytes(self) -> int:
@@ -156,6 +159,21 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
             note=f"$expand filter={FILTER_WORD!r} count={FILTER_COUNT} over {filter_size:,} concepts",
         ),
     ]
+
+
+def jwt_endpoint(tokens: list[str]) -> Endpoint:
+    """order-sign with a fresh ES384 client JWT per request (plugin/bench/jwt.py); the first token
+    serves the answer check, the rest are sent in turn."""
+    return Endpoint(
+        "order-sign-jwt",
+        "POST",
+        f"/cds-services/{payloads.SERVICE_ID}",
+        hook_body(),
+        {**JSON, "Authorization": f"Bearer {tokens[0]}"},
+        expect_cards,
+        "order-sign as order-sign, JWT required: ES384 verification and jti replay claim on every call",
+        rotate=("Authorization", "Bearer ", tokens[1:]),
+    )
 
 
 def scaling_endpoints(size: int, probe_code: str) -> list[Endpoint]:

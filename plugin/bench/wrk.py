@@ -17,6 +17,7 @@ _SCRIPT = """
 wrk.method = "{method}"
 {body}
 {headers}
+{rotate}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -42,6 +43,20 @@ def wrk_version() -> str | None:
     return first[0] if first else "wrk"
 
 
+# One header value per request, taken in turn from a file (e.g. a fresh JWT per request: a token's
+# jti may be used once). Past the end it starts over, which the server then refuses as a replay.
+_ROTATE = """
+local values = {{}}
+for line in io.lines({path}) do values[#values + 1] = line end
+local next_value = 0
+request = function()
+  next_value = next_value % #values + 1
+  wrk.headers[{name}] = {prefix} .. values[next_value]
+  return wrk.format()
+end
+"""
+
+
 def _lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string literal is a valid Lua string literal for our headers
 
@@ -54,7 +69,9 @@ def run_wrk(
     duration: float = 10.0,
     connections: int = 8,
     threads: int = 1,
+    rotate: tuple[str, str, list[str]] | None = None,
 ) -> LoadResult:
+    """`rotate` = (header, prefix, values): each request sends the next value, prefixed."""
     path = wrk_path()
     if not path:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
@@ -69,8 +86,20 @@ def run_wrk(
         header_lines = "\n".join(
             f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in (headers or {}).items()
         )
+        rotate_lines = ""
+        if rotate is not None:
+            name, prefix, values = rotate
+            values_file = Path(tmp) / "values"
+            values_file.write_text("\n".join(values) + "\n")
+            rotate_lines = _ROTATE.format(
+                path=_lua_string(str(values_file)), name=_lua_string(name), prefix=_lua_string(prefix)
+            )
         script = Path(tmp) / "bench.lua"
-        script.write_text(_SCRIPT.format(method=method, body=body_line, headers=header_lines, marker=MARKER))
+        script.write_text(
+            _SCRIPT.format(
+                method=method, body=body_line, headers=header_lines, rotate=rotate_lines, marker=MARKER
+            )
+        )
         seconds = max(1, round(duration))
         cmd = [
             path,

@@ -42,6 +42,13 @@ class Binder:
 
 
 def order_view(order: Order) -> dict[str, Any]:
+    """The order's facts as a rule reads them; built once per order (bindings only read it)."""
+    if order.view is None:
+        order.view = _order_view(order)
+    return order.view
+
+
+def _order_view(order: Order) -> dict[str, Any]:
     return {
         "ref": order.ref,
         "code": order.code,
@@ -55,15 +62,19 @@ def order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def _base(facts: Facts, **orders: Order) -> Binding:
-    binding: Binding = {
-        "request": {
+def _request_view(facts: Facts) -> dict[str, Any]:
+    view = facts.memo.get("request")
+    if view is None:
+        view = facts.memo["request"] = {
             "hook": facts.hook,
             "date": facts.request_date.isoformat(),
             "several_orders": len(facts.orders) > 1,
-        },
-        "_orders": orders,
-    }
+        }
+    return view
+
+
+def _base(facts: Facts, **orders: Order) -> Binding:
+    binding: Binding = {"request": _request_view(facts), "_orders": orders}
     for key, order in orders.items():
         binding[key] = order_view(order)
     return binding
@@ -125,7 +136,7 @@ def _order_text(order: Order) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _shown_by(evidence: dict[str, Any], order: Order, facts: Facts) -> str | None:
+def _shown_by(evidence: dict[str, Any], order: Order, facts: Facts, texts: dict[int, str]) -> str | None:
     """Where the order context shows a documentation element, or None."""
     if "orderElement" in evidence:
         name = evidence["orderElement"]
@@ -139,7 +150,10 @@ def _shown_by(evidence: dict[str, Any], order: Order, facts: Facts) -> str | Non
         hits = sorted({o.code for o in facts.orders if o.code in codes})
         return f"draft order {', '.join(hits)}" if hits else None
     if "orderText" in evidence:
-        return "the order text" if evidence["_pattern"].search(_order_text(order)) else None
+        text = texts.get(id(order))
+        if text is None:
+            text = texts[id(order)] = _order_text(order)
+        return "the order text" if evidence["_pattern"].search(text) else None
     if evidence.get("otherDraftOrders"):
         others = sorted({o.code for o in facts.orders if o is not order})
         return f"draft orders {', '.join(others)}" if others else None
@@ -165,6 +179,7 @@ def compile_elements(elements: Any, where: str) -> list[dict[str, Any]]:
 
 def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
     docs = ctx.documentation
+    texts: dict[int, str] = {}  # each order's text, read once however many elements look at it
     for order in facts.in_scope:
         if not rule.triggered(order.code):
             continue
@@ -172,7 +187,9 @@ def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[
         for element in rule.params["elements"]:
             code = element["code"]
             display = docs.elements.get(code, code)
-            where = next((w for e in element.get("shownBy", []) if (w := _shown_by(e, order, facts))), None)
+            where = next(
+                (w for e in element.get("shownBy", []) if (w := _shown_by(e, order, facts, texts))), None
+            )
             note = element.get("note", "").replace("{order.code}", order.code)
             if where:
                 shown.append(display)

@@ -57,9 +57,26 @@ def _json_body() -> Any:
         raise CdsError(400, "invalid-json", f"the body is not valid JSON: {exc}") from exc
 
 
+_HOST_URLS: dict[tuple[Any, ...], str] = {}
+
+
 def _base_url() -> str:
     configured = current_app.config["PLUGIN"]["server"].get("public_base_url")
-    return (configured or request.host_url).rstrip("/")
+    if configured:
+        return configured.rstrip("/")
+    # request.host_url rebuilds (and IRI-decodes) the URL on every request; it is a function of these
+    # environ values, and a server sees few distinct ones, so each answer is kept (a bounded number).
+    environ = request.environ
+    key = tuple(environ.get(k) for k in _HOST_KEYS)
+    found = _HOST_URLS.get(key)
+    if found is None:
+        found = request.host_url.rstrip("/")
+        if len(_HOST_URLS) < 256:
+            _HOST_URLS[key] = found
+    return found
+
+
+_HOST_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
 
 
 @bp.errorhandler(CdsError)

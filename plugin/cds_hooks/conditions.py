@@ -12,6 +12,7 @@ Placeholders in card text (`{name.path}`) use the same fact names.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -29,12 +30,33 @@ _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)\}")
 
 
 def lookup(binding: Binding, path: str) -> Any:
+    return _lookup_parts(binding, tuple(path.split(".")))
+
+
+def _lookup_parts(binding: Binding, parts: tuple[str, ...]) -> Any:
     value: Any = binding
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(value, dict):
             return None
         value = value.get(part)
     return value
+
+
+def _getter(path: str) -> Operand:
+    """A function of the binding reading `path`, split once here rather than on every call."""
+    parts = tuple(path.split("."))
+    if len(parts) == 1:
+        (name,) = parts
+        return lambda b: b.get(name)
+    if len(parts) == 2:
+        first, second = parts
+
+        def two(b: Binding) -> Any:
+            value = b.get(first)
+            return value.get(second) if isinstance(value, dict) else None
+
+        return two
+    return lambda b: _lookup_parts(b, parts)
 
 
 def _check_fact(path: Any, fields: set[str], where: str) -> str:
@@ -48,8 +70,7 @@ def _operand(expr: Any, fields: set[str], where: str) -> Operand:
     if isinstance(expr, dict):
         if set(expr) != {"fact"}:
             raise RuleError(f"{where}: an operand is a literal or {{'fact': name}}, got {expr!r}")
-        path = _check_fact(expr["fact"], fields, where)
-        return lambda b: lookup(b, path)
+        return _getter(_check_fact(expr["fact"], fields, where))
     if isinstance(expr, list):
         values = list(expr)
         return lambda _b: values
@@ -96,8 +117,8 @@ def compile_condition(expr: Any, fields: set[str], where: str) -> Condition:
         inner = compile_condition(arg, fields, f"{where}.not")
         return lambda b: not inner(b)
     if op == "fact":
-        path = _check_fact(arg, fields, where)
-        return lambda b: bool(lookup(b, path))
+        getter = _getter(_check_fact(arg, fields, where))
+        return lambda b: bool(getter(b))
     if op == "exists":
         value = _operand(arg, fields, where)
         return lambda b: value(b) not in (None, "", [], {})
@@ -141,8 +162,26 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _template(text: str) -> tuple[tuple[str, Operand | None], ...]:
+    """Card text split once into (literal, fact getter) pieces; rule texts are a small fixed set."""
+    pieces: list[tuple[str, Operand | None]] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(text):
+        pieces.append((text[last : match.start()], _getter(match.group(1))))
+        last = match.end()
+    pieces.append((text[last:], None))
+    return tuple(pieces)
+
+
 def render(text: str, binding: Binding) -> str:
-    return _PLACEHOLDER.sub(lambda m: format_value(lookup(binding, m.group(1))), text)
+    pieces = _template(text)
+    if len(pieces) == 1:
+        return text
+    return "".join(
+        literal + format_value(getter(binding)) if getter is not None else literal
+        for literal, getter in pieces
+    )
 
 
 def fields_of(prefixes: Iterable[tuple[str, Iterable[str]]]) -> set[str]:

@@ -47,6 +47,8 @@ class Order:
     in_family: bool
     priority: str | None
     pos: list[str]
+    # What rules read of this order (binders.order_view), built on first use and then shared.
+    view: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def resource_type(self) -> str:
@@ -81,6 +83,8 @@ class Facts:
     conditions: list[dict[str, Any]]
     consents: list[dict[str, Any]]
     prefetch_issues: dict[str, str] = field(default_factory=dict)
+    # Views several binders read (the request, the payer), built once per call.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def in_scope(self) -> list[Order]:

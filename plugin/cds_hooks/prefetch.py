@@ -175,14 +175,21 @@ def resolve(app: Flask, body: dict[str, Any], prefetch_templates: dict[str, str]
     given = as_dict(body.get("prefetch"))
     limits = app.config["PLUGIN"]["limits"]
     base = as_str(body.get("fhirServer"))
-    settings = FetchSettings(
-        base=base or "",
-        token=as_str(as_dict(body.get("fhirAuthorization")).get("access_token")),
-        timeout=float(limits["fetch_timeout_seconds"]),
-        max_bytes=int(limits["fetch_max_bytes"]),
-        allowed=bool(base) and allowed_fhir_base(app, base, current_issuer()),
-        deadline=time.monotonic() + float(limits["fetch_total_seconds"]),
-    )
+    settings: FetchSettings | None = None  # only when something must be fetched
+
+    def fetch_settings() -> FetchSettings:
+        nonlocal settings
+        if settings is None:
+            settings = FetchSettings(
+                base=base or "",
+                token=as_str(as_dict(body.get("fhirAuthorization")).get("access_token")),
+                timeout=float(limits["fetch_timeout_seconds"]),
+                max_bytes=int(limits["fetch_max_bytes"]),
+                allowed=bool(base) and allowed_fhir_base(app, base, current_issuer()),
+                deadline=time.monotonic() + float(limits["fetch_total_seconds"]),
+            )
+        return settings
+
     resolved = Resolved()
     to_fetch: dict[str, str] = {}
     for key, template in prefetch_templates.items():
@@ -199,13 +206,14 @@ def resolve(app: Flask, body: dict[str, Any], prefetch_templates: dict[str, str]
             continue
         if not base:
             resolved.issues[key] = reported or "it was not prefetched and the request names no fhirServer"
-        elif not settings.allowed:
+        elif not fetch_settings().allowed:
             resolved.issues[key] = "it was not prefetched and this service may not fetch from that fhirServer"
         else:
             to_fetch[key] = query
     if to_fetch:
+        ready = fetch_settings()
         with ThreadPoolExecutor(max_workers=len(to_fetch)) as pool:
-            results = list(pool.map(lambda item: _fetch(item[0], item[1], settings), to_fetch.items()))
+            results = list(pool.map(lambda item: _fetch(item[0], item[1], ready), to_fetch.items()))
         for key, value, problem in results:
             resolved.fetched.append(key)
             if problem:

@@ -28,6 +28,13 @@ INDICATOR_COLUMNS = [
 
 
 def _payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
+    view = facts.memo.get("payer")
+    if view is None:
+        view = facts.memo["payer"] = _build_payer_view(facts, ctx)
+    return view
+
+
+def _build_payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
     payer = facts.payer
     policies = ctx.tables.files.get("payer-classification", {}).get("policies", {})
     policy = policies.get(payer.kind, {}) if payer and payer.kind else {}
@@ -45,6 +52,19 @@ def _payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
 
 
 def _indicator_table(codes: list[str], ctx: Context) -> str:
+    """The Medicare indicator table for these codes; the facts tables never change after load, so a
+    table once built is kept with them (a bounded number of code combinations)."""
+    cache = ctx.tables.memo.setdefault("indicator-tables", {})
+    key = tuple(codes)
+    table = cache.get(key)
+    if table is None:
+        table = _build_indicator_table(codes, ctx)
+        if len(cache) < 1024:
+            cache[key] = table
+    return table
+
+
+def _build_indicator_table(codes: list[str], ctx: Context) -> str:
     pfs = ctx.tables.files.get("medicare-pfs-indicators", {})
     meanings, rows = pfs.get("meanings", {}), pfs.get("codes", {})
     header = "| Code | " + " | ".join(title for _, title in INDICATOR_COLUMNS) + " |"

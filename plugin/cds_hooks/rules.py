@@ -47,6 +47,7 @@ class Rule:
     system_action: dict[str, Any] | None
     combine: bool
     params: dict[str, Any] = field(default_factory=dict)
+    sources_text: str = ""  # the closing line of its cards' detail (sources_line)
 
     def triggered(self, code: str) -> bool:
         return self.codes is None or code in self.codes
@@ -171,13 +172,43 @@ def compile_rule(data: dict[str, Any], file: str, ctx: Context, registry: Regist
 class RuleSet:
     rules: list[Rule]
     context: Context
+    # Per hook, in file order: each rule that applies, with the index of the first rule binding the
+    # same way (same binder, trigger and parameters). Such rules differ only in their condition, so
+    # a request binds once per group and each rule's condition reads those bindings.
+    plan: dict[str, list[tuple[Rule, int]]] = field(default_factory=dict)
+
+    def _plan(self, hook: str) -> list[tuple[Rule, int]]:
+        groups: list[Rule] = []
+        steps: list[tuple[Rule, int]] = []
+        for rule in self.rules:
+            if not rule.applies_to(hook):
+                continue
+            group = next(
+                (
+                    i
+                    for i, other in enumerate(groups)
+                    if other.binder is rule.binder
+                    and other.codes == rule.codes
+                    and other.params == rule.params
+                ),
+                None,
+            )
+            if group is None:
+                groups.append(rule)
+                group = len(groups) - 1
+            steps.append((rule, group))
+        self.plan[hook] = steps
+        return steps
 
     def evaluate(self, facts: Facts) -> list[Finding]:
         findings: list[Finding] = []
-        for rule in self.rules:
-            if not rule.applies_to(facts.hook):
-                continue
-            matched = [b for b in rule.binder.bind(facts, self.context, rule) if rule.condition(b)]
+        steps = self.plan.get(facts.hook) or self._plan(facts.hook)
+        bound: dict[int, list[Binding]] = {}
+        for rule, group in steps:
+            bindings = bound.get(group)
+            if bindings is None:
+                bindings = bound[group] = list(rule.binder.bind(facts, self.context, rule))
+            matched = [b for b in bindings if rule.condition(b)]
             if rule.combine and len(matched) > 1:
                 first = dict(matched[0])
                 first["_orders"] = {f"o{i}": o for i, b in enumerate(matched) for o in b["_orders"].values()}
@@ -245,5 +276,7 @@ def load_rules(folder: Path, schema: dict[str, Any], tables: Tables, registry: R
 
 
 def sources_line(rule: Rule) -> str:
-    parts: Iterable[str] = (dated_label(s) for s in rule.sources)
-    return f"Rule `{rule.id}` v{rule.version} · Sources: " + "; ".join(parts)
+    if not rule.sources_text:  # built once: rules do not change after load
+        parts: Iterable[str] = (dated_label(s) for s in rule.sources)
+        rule.sources_text = f"Rule `{rule.id}` v{rule.version} · Sources: " + "; ".join(parts)
+    return rule.sources_text

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
+
+from plugin.cds_hooks.fast_schema import IsValid, build_fast_validators
 
 HOOK_SCHEMAS = {
     "order-select": "request-order-select.schema.json",
@@ -46,11 +48,24 @@ def describe(error: ValidationError) -> tuple[str, str]:
 @dataclass
 class Schemas:
     validators: dict[str, Draft202012Validator]
+    # Compiled twins (fast_schema.py): they may only say "valid"; a "no" is decided, and explained,
+    # by the Python validator above, so what is accepted and every message stay the reference's.
+    fast: dict[str, IsValid] = field(default_factory=dict)
 
     def validator(self, name: str) -> Draft202012Validator:
         return self.validators[name]
 
+    def is_valid(self, name: str, instance: Any) -> bool:
+        return self.first_error(name, instance) is None
+
     def first_error(self, name: str, instance: Any) -> tuple[str, str] | None:
+        fast = self.fast.get(name)
+        if fast is not None:
+            try:
+                if fast(instance):
+                    return None
+            except (ValueError, TypeError, OverflowError, RecursionError):
+                pass  # a value the twin cannot read: the reference decides
         error = best_match(self.validators[name].iter_errors(instance))
         return describe(error) if error is not None else None
 
@@ -67,7 +82,7 @@ def load_schemas(folder: Path) -> Schemas:
     for name, doc in documents.items():
         Draft202012Validator.check_schema(doc)
         validators[name] = Draft202012Validator(doc, registry=registry)
-    return Schemas(validators)
+    return Schemas(validators, build_fast_validators(documents))
 
 
 def _empties(value: Any, path: str) -> Iterator[str]:

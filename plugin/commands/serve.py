@@ -8,6 +8,8 @@ gunicorn with N sync workers, configured in plugin/serving.py (and GUNICORN_CMD_
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 
 from plugin.config import load_settings
 
@@ -48,5 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
         return run_gunicorn(lambda: create_app(config_file=args.config), host, port, workers)
     app = create_app(config_file=args.config)
+    # SIGTERM ends the development server like Ctrl-C does, through interpreter exit, so the rows
+    # the store writes behind (issued cards, audit) are flushed by its atexit hook.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
     app.run(host=host, port=port, threaded=True, use_reloader=False)
     return 0

@@ -53,5 +53,8 @@ def add_cors_headers(app: Flask, response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = allowed
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
     if allowed != "*":
-        response.vary.add("Origin")
+        if "Vary" in response.headers:
+            response.vary.add("Origin")
+        else:  # the common case, without parsing and re-serialising a header set
+            response.headers["Vary"] = "Origin"
     return response

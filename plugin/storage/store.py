@@ -5,9 +5,13 @@ mode with synchronous=FULL so that a row is on disk when the commit returns: fee
 answered 200 survives a kill -9 (and a power cut). PostgreSQL commits are durable with its default
 `synchronous_commit = on`; several app instances can share one database.
 
-Every write commits before it returns. Identifiers are bounded (a card id of 100 kB would not fit a
-PostgreSQL index row), and over-long ones raise StoreInputError instead of a database error, so a
-caller can answer 400 rather than 500.
+Feedback and JWT-replay claims commit before they return. Issued-card records and audit rows are not
+acknowledged to anyone, so they are queued to a per-process background writer that commits them in
+batches up to ~20 ms later (plugin/storage/writer.py: what that trades, and how nothing is lost
+on a normal shutdown); the readers here flush that queue first.
+
+Identifiers are bounded (a card id of 100 kB would not fit a PostgreSQL index row), and over-long
+ones raise StoreInputError instead of a database error, so a caller can answer 400 rather than 500.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
+
+from plugin.storage.writer import WriteBehind, flush_writers_of
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +127,11 @@ def _bounded(field: str, value: Any, limit: int = MAX_ID_LENGTH, *, optional: bo
     return value
 
 
-def engine_for(url: str) -> Engine:
+def engine_for(url: str, *, synchronous: str = "FULL") -> Engine:
+    """An engine for the URL; on SQLite WAL mode with the given `synchronous` level (FULL unless the
+    caller writes only rows nobody was promised, see Store._behind_engine)."""
+    if synchronous not in ("FULL", "NORMAL"):
+        raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -135,7 +145,7 @@ def engine_for(url: str) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             # FULL: the WAL is fsynced at every commit, so a 200 means the row survives power loss too.
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             # Several workers (processes) write to one file; wait for the lock rather than fail.
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
@@ -164,9 +174,9 @@ def _create_tables(engine: Engine) -> None:
 
 
 class Store:
-    """The one storage interface the service uses; every write commits before it returns."""
+    """The one storage interface the service uses (see the module docstring for when writes commit)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, write_behind: bool = True) -> None:
         self.url = url
         self.engine = engine_for(url)
         self.backend = self.engine.dialect.name
@@ -174,8 +184,54 @@ class Store:
         _create_tables(self.engine)
         self._last_purge = 0.0
         self._purge_lock = threading.Lock()
+        self._write_behind = write_behind
+        self._writer: WriteBehind | None = None
+        self._writer_lock = threading.Lock()
+
+    @property
+    def writer(self) -> WriteBehind:
+        """This process's background writer (a forked child never uses its parent's queue or thread)."""
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():
+            with self._writer_lock:
+                writer = self._writer
+                if writer is None or writer.pid != os.getpid():
+                    engine = self._behind_engine()
+                    writer = WriteBehind(engine, owns_engine=engine is not self.engine)
+                    self._writer = writer
+        return writer
+
+    def _behind_engine(self) -> Engine:
+        """Where written-behind rows go. On a SQLite file: its own connections at synchronous=NORMAL.
+
+        In WAL mode a NORMAL commit has written the transaction to the WAL file before it returns,
+        so the row survives a kill -9 of this process; only an OS crash or a power cut can lose the
+        last such commits (until the next checkpoint, or the next FULL commit, which fsyncs the
+        WAL with them). These rows (issued cards, audit) were promised to nobody; feedback, which
+        is acknowledged, still commits at FULL through self.engine. Saves an fsync per batch.
+        """
+        database = self.engine.url.database
+        if self.backend == "sqlite" and database and database != ":memory:":
+            return engine_for(self.url, synchronous="NORMAL")
+        return self.engine
+
+    def _queue_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if self._write_behind:
+            self.writer.put(table, rows)
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table), rows)
+
+    def flush(self) -> None:
+        """Wait until every issued-card and audit row this process queued for this database is in it
+        (also rows queued through another Store on the same database, e.g. the app's)."""
+        flush_writers_of(str(self.engine.url))
 
     def close(self) -> None:
+        writer = self._writer
+        if writer is not None and writer.pid == os.getpid():
+            writer.close()
+        self._writer = None
         self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------------
@@ -204,6 +260,7 @@ class Store:
         return len(rows)
 
     def list_feedback(self, service_id: str | None = None) -> list[dict[str, Any]]:
+        self.flush()
         query = select(feedback).order_by(feedback.c.id)
         if service_id is not None:
             query = query.where(feedback.c.service_id == service_id)
@@ -211,7 +268,9 @@ class Store:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     def record_cards(self, service_id: str, hook_instance: str, cards: list[dict[str, Any]]) -> None:
-        """Remember which topic and rule each issued card had, so feedback can be reported per kind."""
+        """Remember which topic and rule each issued card had, so feedback can be reported per kind.
+
+        Checked here (StoreInputError), written behind (a few ms later, in a batch)."""
         issued = _now()
         rows = [
             {
@@ -225,11 +284,11 @@ class Store:
             for card in cards
         ]
         if rows:
-            with self.engine.begin() as conn:
-                conn.execute(insert(issued_cards), rows)
+            self._queue_rows(issued_cards, rows)
 
     def feedback_summary(self) -> list[dict[str, Any]]:
         """Accepted / overridden counts per card topic and rule (feedback on unknown cards: topic None)."""
+        self.flush()
         query = (
             select(
                 issued_cards.c.topic,
@@ -257,9 +316,10 @@ class Store:
         issuer: str | None = None,
         event: str = "cds-hook-call",
     ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(audit),
+        """Queue one audit row (written behind, like the issued cards)."""
+        self._queue_rows(
+            audit,
+            [
                 {
                     "at": _now(),
                     "event": event,
@@ -272,10 +332,12 @@ class Store:
                     "rules": rules,
                     "latency_ms": latency_ms,
                     "issuer": issuer[:MAX_ID_LENGTH] if isinstance(issuer, str) else None,
-                },
-            )
+                }
+            ],
+        )
 
     def list_audit(self, limit: int = 1000) -> list[dict[str, Any]]:
+        self.flush()
         query = select(audit).order_by(audit.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)][::-1]

@@ -11,6 +11,7 @@ from plugin.terminology.registry import Registry, load_packages, load_registry
 
 EXTENSION_KEY = "terminology_registry"
 ENDPOINTS_KEY = "terminology_endpoint_registries"
+PREFORK_WARMUPS_KEY = "prefork_warmups"  # plugin.serving.WARMUPS_KEY (not imported: it loads gunicorn)
 # FHIR-version-specific packages (e.g. hl7.fhir.r4.core for /fhir, hl7.fhir.r5.core for /fhir/r5): each
 # endpoint sees its own on top of the shared registry, so a core code system answers in that version.
 ENDPOINT_PACKAGES = {"R4": "r4_packages", "R5": "r5_packages"}
@@ -32,6 +33,12 @@ def init_app(app: Flask) -> None:
         own = [resolve_path(settings, p) for p in tx_settings.get(key, [])]
         endpoints[fhir_version] = load_packages(own, parent=shared) if own else shared
     app.extensions[ENDPOINTS_KEY] = endpoints
+
+    from plugin.terminology.warmup import warm_terminology
+
+    # Index the shared code systems where the app is loaded (the gunicorn master, with preload), so
+    # the workers share them instead of each building its own on first use (plugin/serving.py).
+    app.extensions.setdefault(PREFORK_WARMUPS_KEY, []).append(lambda: warm_terminology(shared, endpoints))
 
     from plugin.terminology import blueprint
 

@@ -219,6 +219,7 @@ def test_issued_cards__recorded_with_topic_and_rule(call, cds_app) -> None:
     from plugin.storage.store import issued_cards
 
     response = call(ORDER_SIGN, valid_sign())
+    get_store(cds_app).flush()  # written behind: a few ms after the answer
     with get_store(cds_app).engine.connect() as conn:
         rows = {
             (r.card_uuid, r.topic, r.rule_id, r.hook_instance) for r in conn.execute(issued_cards.select())

@@ -1,0 +1,221 @@
+"""Issued-card and audit rows are written behind the response, and none is lost on a normal shutdown.
+
+Unit level: batches land, readers flush first, a full queue makes the caller write, one bad row costs
+only itself, a forked child does not write its parent's queue. End to end: gunicorn with two workers
+answers order-sign calls while every row is still queued (a 60 s batch window), is stopped with
+SIGTERM, and afterwards every issued card and every audit row is in the database, and
+`cpt-plugin feedback` reports the feedback per card kind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from plugin.bench.payloads import SERVICE_ID, order_sign_request
+from plugin.cli import main
+from plugin.storage.store import Store, issued_cards
+from plugin.storage.writer import WINDOW_ENV, WriteBehind
+
+
+def _count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def _card(i: int) -> dict[str, str]:
+    return {"uuid": f"card-{i}", "topic": "documentation", "rule_id": "cannulation-note-elements"}
+
+
+def test_rows_are_queued__then_written__readers_flush_first(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    store.writer.window = 0.5  # long enough to see the rows pending
+    for i in range(50):
+        store.record_cards("svc", f"h{i}", [_card(i)])
+        store.add_audit("svc", 200, hook_instance=f"h{i}", rules=["r"], latency_ms=1.0)
+    assert _count(db, "issued_cards") < 50 and _count(db, "audit") < 50, "written behind, not inline"
+    assert len(store.list_audit()) == 50  # a reader flushes the queue first
+    assert _count(db, "issued_cards") == 50
+    store.close()
+
+
+def test_queue_full__caller_writes_its_rows_itself(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    writer = WriteBehind(store.engine, window=1.0, max_rows=2)
+    writer.put(issued_cards, [{**_row(i)} for i in range(10)])
+    # The background thread holds the first row for its window; the rest did not fit and were written.
+    assert _count(db, "issued_cards") >= 8
+    writer.close()
+    assert _count(db, "issued_cards") == 10
+    store.close()
+
+
+def _row(i: int) -> dict[str, object]:
+    import datetime as dt
+
+    return {
+        "card_uuid": f"u{i}",
+        "service_id": "svc",
+        "hook_instance": "h",
+        "topic": "documentation",
+        "rule_id": "r",
+        "issued_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def test_bad_row_in_a_batch__only_itself_lost_and_logged(tmp_path: Path, caplog) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    writer = WriteBehind(store.engine, window=0.2)
+    writer.put(issued_cards, [_row(1), _row(2), _row(1), _row(3)])  # u1 twice: primary key clash
+    with caplog.at_level(logging.ERROR, logger="plugin.storage.writer"):
+        writer.close()
+    with sqlite3.connect(db) as conn:
+        kept = {r[0] for r in conn.execute("select card_uuid from issued_cards")}
+    assert kept == {"u1", "u2", "u3"}
+    assert any("could not write a issued_cards row" in r.getMessage() for r in caplog.records)
+    store.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child__does_not_write_the_parents_queue(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    store.writer.window = 0.5
+    store.record_cards("svc", "h", [_card(1)])  # queued in the parent
+    pid = os.fork()
+    if pid == 0:  # the child: its own writer; closing must not write the parent's row a second time
+        code = 0
+        try:
+            store.engine.dispose(close=False)
+            assert store.writer.pid == os.getpid()
+            store.record_cards("svc", "h", [_card(2)])
+            store.close()
+        except BaseException:  # noqa: BLE001 - report through the exit code
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.flush()
+    with sqlite3.connect(db) as conn:
+        kept = sorted(r[0] for r in conn.execute("select card_uuid from issued_cards"))
+    assert kept == ["card-1", "card-2"]
+    store.close()
+
+
+def test_store_without_write_behind__writes_inline(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}", write_behind=False)
+    store.record_cards("svc", "h", [_card(1)])
+    store.add_audit("svc", 200)
+    assert _count(db, "issued_cards") == 1 and _count(db, "audit") == 1
+    store.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# End to end: gunicorn, SIGTERM
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_gunicorn_sigterm__every_issued_card_and_audit_row_kept(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "feedback.db"
+    config = tmp_path / "plugin.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{db}"\n[audit]\nlog = "off"\n')
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, WINDOW_ENV: "60000"}  # every row stays queued until the shutdown flush
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plugin.cli", "serve", "--config", str(config), "--port", str(port)]
+        + ["--workers", "2"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/cds-services", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        body = json.dumps(order_sign_request(1)).encode()
+
+        def call(_i: int) -> list[dict]:
+            response = requests.post(
+                f"{url}/cds-services/{SERVICE_ID}",
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=10,
+            )
+            assert response.status_code == 200, response.text[:300]
+            return response.json()["cards"]
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(call, range(60)))
+        cards = [card for answer in answers for card in answer]
+        assert len(cards) >= 60
+        # Feedback is acknowledged only when on disk; the cards it is about are still queued.
+        feedback = {
+            "feedback": [
+                {
+                    "card": cards[0]["uuid"],
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-11-25T10:00:00Z",
+                }
+            ]
+        }
+        assert requests.post(f"{url}/cds-services/{SERVICE_ID}/feedback", json=feedback, timeout=10).ok
+        assert _count(db, "issued_cards") == 0 and _count(db, "audit") == 0, "rows were not queued"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+    with sqlite3.connect(db) as conn:
+        stored = {r[0] for r in conn.execute("select card_uuid from issued_cards")}
+        calls = conn.execute("select count(*) from audit where event = 'cds-hook-call'").fetchone()[0]
+    assert stored == {card["uuid"] for card in cards}
+    assert calls == 60
+    assert main(["feedback", "--config", str(config), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    topic = cards[0]["source"]["topic"]["code"]
+    assert [t["topic"] for t in report["topics"]] == [topic]
+    assert report["topics"][0]["overridden"] == 1
+
+
+def test_sqlite__written_behind_rows_at_normal__feedback_stays_full(tmp_path: Path) -> None:
+    """Issued cards and audit rows commit at synchronous=NORMAL (WAL: they survive a kill -9 of the
+    process); acknowledged feedback keeps FULL (fsync before the 200)."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    with store.writer.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()
