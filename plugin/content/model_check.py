@@ -11,6 +11,18 @@ from plugin.content.problems import Located, join_path
 
 # Required bindings that fhir.resources does not enforce (it accepts any code string).
 PUBLICATION_STATUS = {"draft", "active", "retired", "unknown"}
+# R4 filter-operator (required binding), for include and exclude filters alike.
+FILTER_OPERATORS = {
+    "=",
+    "is-a",
+    "descendent-of",
+    "is-not-a",
+    "regex",
+    "in",
+    "not-in",
+    "generalizes",
+    "exists",
+}
 ENUMS: dict[str, dict[str, set[str]]] = {
     "CodeSystem": {
         "status": PUBLICATION_STATUS,
@@ -20,28 +32,8 @@ ENUMS: dict[str, dict[str, set[str]]] = {
     },
     "ValueSet": {
         "status": PUBLICATION_STATUS,
-        "compose.include[].filter[].op": {
-            "=",
-            "is-a",
-            "descendent-of",
-            "is-not-a",
-            "regex",
-            "in",
-            "not-in",
-            "generalizes",
-            "exists",
-        },
-        "compose.exclude[].filter[].op": {
-            "=",
-            "is-a",
-            "descendent-of",
-            "is-not-a",
-            "regex",
-            "in",
-            "not-in",
-            "generalizes",
-            "exists",
-        },
+        "compose.include[].filter[].op": FILTER_OPERATORS,
+        "compose.exclude[].filter[].op": FILTER_OPERATORS,
     },
     "ConceptMap": {
         "status": PUBLICATION_STATUS,
