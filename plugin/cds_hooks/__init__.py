@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from plugin.cds_hooks.blueprint import EXTENSION_KEY, bp, get_cds
+from plugin.cds_hooks.hook_endpoint import HookEndpoint
 from plugin.cds_hooks.pipeline import CdsHooks
 from plugin.cds_hooks.rules import load_rules
 from plugin.cds_hooks.schemas import load_schemas
@@ -41,5 +42,7 @@ def init_app(app: Flask) -> None:
     if not settings["content"]["cds_hooks"]:
         return
     folder = resolve_path(settings, settings["content"]["cds_hooks"])
-    app.extensions[EXTENSION_KEY] = load_cds(folder, app)
+    cds = app.extensions[EXTENSION_KEY] = load_cds(folder, app)
     app.register_blueprint(bp)
+    # Service calls are answered ahead of Flask's routing (see hook_endpoint.py for why).
+    app.wsgi_app = HookEndpoint(app, cds, app.wsgi_app)  # type: ignore[method-assign]

@@ -1,7 +1,8 @@
-"""HTTP surface of the CDS Hooks service: discovery, service calls and feedback under /cds-services.
+"""HTTP surface of the CDS Hooks service under /cds-services: discovery, feedback, wrong methods.
 
-Thin: parse JSON, find the service, hand over to pipeline.run / feedback.accept_feedback, and render
-errors as {"error", "message"} (a 412 also carries an OperationOutcome under "outcome").
+Thin: parse JSON, find the service, hand over to feedback.accept_feedback, and render errors as
+{"error", "message"}. The service call itself (POST /cds-services/{id}) is answered by
+hook_endpoint.py at the WSGI level, with the same steps and error bodies.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import orjson
 from flask import Blueprint, Response, current_app, g, request
 
 from plugin.cds_hooks.feedback import accept_feedback
-from plugin.cds_hooks.pipeline import CdsError, CdsHooks, precondition_outcome, run
-from plugin.cds_hooks.prefetch import PatientUnavailableError
+from plugin.cds_hooks.pipeline import CdsError, CdsHooks
 from plugin.cds_hooks.services import Service
 from plugin.http import json_response
 
@@ -57,28 +57,6 @@ def _json_body() -> Any:
         raise CdsError(400, "invalid-json", f"the body is not valid JSON: {exc}") from exc
 
 
-_HOST_URLS: dict[tuple[Any, ...], str] = {}
-
-
-def _base_url() -> str:
-    configured = current_app.config["PLUGIN"]["server"].get("public_base_url")
-    if configured:
-        return configured.rstrip("/")
-    # request.host_url rebuilds (and IRI-decodes) the URL on every request; it is a function of these
-    # environ values, and a server sees few distinct ones, so each answer is kept (a bounded number).
-    environ = request.environ
-    key = tuple(environ.get(k) for k in _HOST_KEYS)
-    found = _HOST_URLS.get(key)
-    if found is None:
-        found = request.host_url.rstrip("/")
-        if len(_HOST_URLS) < 256:
-            _HOST_URLS[key] = found
-    return found
-
-
-_HOST_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
-
-
 @bp.errorhandler(CdsError)
 def _cds_error(exc: CdsError) -> Response:
     extra = {"field": exc.field} if exc.field else {}
@@ -88,17 +66,6 @@ def _cds_error(exc: CdsError) -> Response:
 @bp.get("")
 def discovery() -> Response:
     return json_response(get_cds().catalog.discovery())
-
-
-@bp.post("/<service_id>")
-def call(service_id: str) -> Response:
-    g.cds_audit = {"service": service_id, "hookInstance": None, "rules": []}
-    service = _service(service_id)
-    body = _json_body()
-    try:
-        return json_response(run(current_app, get_cds(), service, body, _base_url()))
-    except PatientUnavailableError as exc:
-        return _error(412, "precondition-failed", str(exc), outcome=precondition_outcome(str(exc)))
 
 
 @bp.post("/<service_id>/feedback")

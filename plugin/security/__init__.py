@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from plugin.config import development_mode
 from plugin.security import audit, cors, responses
 from plugin.security.body_limit import ChunkedBodyLimit
-from plugin.security.jwt_auth import AuthError, TokenVerifier
+from plugin.security.jwt_auth import AuthError, TokenVerifier, VerifiedToken
+from plugin.security.responses import Refusal
 
 log = logging.getLogger("cpt_plugin.security")
 
 VERIFIER_KEY = "token_verifier"
+BODY_LIMIT_KEY = "max_body_bytes"
 CDS_PREFIX = "/cds-services"
 
 
@@ -31,40 +34,71 @@ def is_cds_path(path: str) -> bool:
     return path == CDS_PREFIX or path.startswith(CDS_PREFIX + "/")
 
 
-def expected_audiences(app: Flask) -> list[str]:
-    """The URL the caller invoked, as the JWT `aud` must name it (with or without a trailing slash)."""
+def audiences_for(app: Flask, path: str, base_url: Callable[[], str]) -> list[str]:
+    """The URL the caller invoked, as the JWT `aud` must name it (with or without a trailing slash).
+
+    `base_url` gives the URL of this request without its query (only called without public_base_url)."""
     public = app.config["PLUGIN"]["server"]["public_base_url"]
-    called = public.rstrip("/") + request.path if public else request.base_url
+    called = public.rstrip("/") + path if public else base_url()
     bare = called.rstrip("/")
     return [bare, bare + "/"]
 
 
-def _authenticate(app: Flask, verifier: TokenVerifier) -> Response | None:
+def expected_audiences(app: Flask) -> list[str]:
+    return audiences_for(app, request.path, lambda: request.base_url)
+
+
+def authenticate(
+    app: Flask,
+    authorization: str | None,
+    audiences: Callable[[], list[str]],
+    path: str,
+    remote_addr: str | None,
+) -> VerifiedToken | Refusal | None:
+    """Check the caller of a CDS Hooks call: its token, a refusal to answer, or None (anonymous)."""
+    verifier: TokenVerifier = app.extensions[VERIFIER_KEY]
     security: dict[str, Any] = app.config["PLUGIN"]["security"]
-    authorization = request.headers.get("Authorization")
     if not security["require_jwt"] and (not authorization or not verifier.issuers):
         # Development mode (or JWT optional and none sent): the caller stays anonymous, and the
         # fetch policy then allows nothing but loopback FHIR servers (or nothing, with issuers).
         return None
     try:
         token = verifier.bearer_token(authorization)
-        verified = verifier.verify(token, expected_audiences(app))
+        return verifier.verify(token, audiences())
     except AuthError as err:
         log.warning(
             "CDS Hooks call refused (401): %s; path=%s iss=%s jti=%s remote=%s",
             err.reason,
-            request.path,
+            path,
             err.iss,
             err.jti,
-            request.remote_addr,
+            remote_addr,
         )
-        return responses.unauthorized()
+        return responses.UNAUTHORIZED
     except SQLAlchemyError:
         # Without the replay store a replayed token could pass: refuse, but say it is on our side.
-        log.exception("JWT replay store unavailable; refusing %s", request.path)
-        return responses.unavailable()
-    g.cds_issuer = verified.iss
-    g.cds_token = verified
+        log.exception("JWT replay store unavailable; refusing %s", path)
+        return responses.UNAVAILABLE
+
+
+def remember_caller(token: VerifiedToken | None) -> None:
+    """Keep the verified caller on flask.g for the fetch policy and the audit line."""
+    if token is not None:
+        g.cds_issuer = token.iss
+        g.cds_token = token
+
+
+def _authenticate(app: Flask) -> Response | None:
+    outcome = authenticate(
+        app,
+        request.headers.get("Authorization"),
+        lambda: expected_audiences(app),
+        request.path,
+        request.remote_addr,
+    )
+    if isinstance(outcome, Refusal):
+        return outcome.to_response()
+    remember_caller(outcome)
     return None
 
 
@@ -107,6 +141,7 @@ def init_app(app: Flask) -> None:
     verifier = TokenVerifier(settings["security"], config_dir, claim_jti)
     app.extensions[VERIFIER_KEY] = verifier
     audit.configure_audit_log(app)
+    app.extensions[BODY_LIMIT_KEY] = limit
     _warn_about_mode(app)
 
     @app.before_request
@@ -117,7 +152,7 @@ def init_app(app: Flask) -> None:
         if request.content_length is not None and request.content_length > limit:
             return responses.too_large(limit)
         if is_cds_path(request.path):
-            return _authenticate(app, verifier)
+            return _authenticate(app)
         return None
 
     @app.after_request

@@ -1,68 +1,84 @@
-"""The audit trail of CDS Hooks calls: one JSON object per line on `cpt_plugin.audit`, plus a row.
+"""The audit trail of CDS Hooks calls: one JSON object per line in `[audit] log`, plus a row.
 
 A line carries identifiers only (service, hookInstance, rule ids, status, latency, the caller's iss,
-jti and tenant), never clinical text: the CDS blueprint leaves `g.cds_audit` and only its known
+jti and tenant), never clinical text: the CDS code leaves `g.cds_audit` and only its known
 identifier keys are copied, so a patient name in a request cannot reach the log.
+
+Lines are written by a small sink, not through `logging`: a line per hook call through a Logger,
+its handler lock, a Formatter and a LogRecord cost about as much as rendering a card. Each line is
+one write of a complete line (O_APPEND for a file), so the lines of several workers appending to
+one file do not interleave.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import orjson
 from flask import Flask, Response, g, request
 
 from plugin.config import resolve_path
 
-AUDIT_LOGGER = "cpt_plugin.audit"
-audit_log = logging.getLogger(AUDIT_LOGGER)
+EXTENSION_KEY = "audit_sink"
 log = logging.getLogger("cpt_plugin.security")
 
 _MAX_FIELD = 255
-_HANDLER_MARK = "_cpt_plugin_audit_handler"
 
 
-class _StandardStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr / sys.stdout is at emit time (test runners swap them)."""
+class AuditSink:
+    """Where audit lines go: "stderr" / "stdout" (whatever sys.stderr / sys.stdout is at write time,
+    since test runners swap them), "off", or a file opened for appending."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self._name = name
+    def __init__(self, destination: str, path: Path | None = None) -> None:
+        self.destination = destination
+        self.path = path
+        self._fd: int | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
 
-    @property  # type: ignore[override]
-    def stream(self) -> TextIO:
-        return getattr(sys, self._name)
+    def _file(self) -> int:
+        # Reopened in a forked worker so every process holds its own descriptor.
+        if self._fd is None or self._pid != os.getpid():
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._pid = os.getpid()
+        return self._fd
 
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        pass
+    def write(self, record: dict[str, Any]) -> None:
+        if self.destination == "off":
+            return
+        line = orjson.dumps(record) + b"\n"
+        if self.path is not None:
+            with self._lock:
+                os.write(self._file(), line)
+            return
+        stream = sys.stderr if self.destination == "stderr" else sys.stdout
+        stream.write(line.decode())
+        stream.flush()
+
+    def close(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
 
 
-def configure_audit_log(app: Flask) -> None:
-    """Point `cpt_plugin.audit` at `[audit] log`. The logger is process-wide: the last app wins."""
+def configure_audit_log(app: Flask) -> AuditSink:
+    """Open the sink named by `[audit] log` for this app."""
     destination: str = app.config["PLUGIN"]["audit"]["log"]
-    for handler in list(audit_log.handlers):
-        if getattr(handler, _HANDLER_MARK, False):
-            audit_log.removeHandler(handler)
-            handler.close()
-    audit_log.setLevel(logging.INFO)
-    # Lines are complete JSON objects; a root handler would prefix them with level and logger name.
-    audit_log.propagate = False
-    if destination == "off":
-        return
-    if destination in ("stderr", "stdout"):
-        handler: logging.Handler = _StandardStreamHandler(destination)
+    if destination in ("stderr", "stdout", "off"):
+        sink = AuditSink(destination)
     else:
-        path = resolve_path(app.config["PLUGIN"], destination)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    setattr(handler, _HANDLER_MARK, True)
-    audit_log.addHandler(handler)
+        sink = AuditSink("file", Path(resolve_path(app.config["PLUGIN"], destination)))
+        sink._file()  # a path that cannot be opened stops start-up, not the first hook call
+    app.extensions[EXTENSION_KEY] = sink
+    return sink
 
 
 def _identifier(value: Any) -> str | None:
@@ -79,26 +95,25 @@ def cds_call_kind(path: str) -> tuple[str, str] | None:
     return None
 
 
-def audit_record(response: Response, latency_ms: float) -> dict[str, Any] | None:
-    """The audit line for this request, or None when the request is not a CDS Hooks call."""
-    if request.method != "POST":
-        return None
-    kind = cds_call_kind(request.path)
-    if kind is None:
-        return None
-    event, service_from_path = kind
-    left = g.get("cds_audit")
+def build_record(
+    event: str,
+    service_from_path: str,
+    left: Any,
+    status: int,
+    latency_ms: float,
+    token: Any,
+) -> dict[str, Any]:
+    """The audit line of one CDS call from what the handler left (`left`, normally g.cds_audit)."""
     if not isinstance(left, dict):
         left = {}
     rules = left.get("rules")
-    token = g.get("cds_token")
     record: dict[str, Any] = {
         "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "event": event,
         "service": _identifier(left.get("service")) or service_from_path[:_MAX_FIELD],
         "hook": _identifier(left.get("hook")),
         "hookInstance": _identifier(left.get("hookInstance")),
-        "status": response.status_code,
+        "status": status,
         "rules": [r[:_MAX_FIELD] for r in rules if isinstance(r, str)] if isinstance(rules, list) else [],
         "latencyMs": round(latency_ms, 2),
         "iss": _identifier(token.iss) if token else None,
@@ -111,9 +126,27 @@ def audit_record(response: Response, latency_ms: float) -> dict[str, Any] | None
     return record
 
 
+def audit_record(response: Response, latency_ms: float) -> dict[str, Any] | None:
+    """The audit line for this Flask request, or None when the request is not a CDS Hooks call."""
+    if request.method != "POST":
+        return None
+    kind = cds_call_kind(request.path)
+    if kind is None:
+        return None
+    event, service_from_path = kind
+    return build_record(
+        event, service_from_path, g.get("cds_audit"), response.status_code, latency_ms, g.get("cds_token")
+    )
+
+
 def write_audit(app: Flask, record: dict[str, Any]) -> None:
-    """Log the line, then store the row; a failing audit store is logged, never turned into a 500."""
-    audit_log.info(orjson.dumps(record).decode())
+    """Write the line, then store the row; a failing audit store is logged, never turned into a 500."""
+    sink: AuditSink | None = app.extensions.get(EXTENSION_KEY)
+    try:
+        if sink is not None:
+            sink.write(record)
+    except OSError:
+        log.exception("could not write the audit line for %s %s", record["event"], record["service"])
     if not app.config["PLUGIN"]["audit"]["database"]:
         return
     from plugin.storage import get_store

@@ -47,6 +47,18 @@ def preflight_response(app: Flask) -> Response:
     return response
 
 
+def cors_headers(app: Flask, origin: str | None) -> list[tuple[str, str]]:
+    """The CORS headers of an actual (non-preflight) response to a request from `origin`."""
+    allowed = _allowed_origin(app, origin)
+    headers: list[tuple[str, str]] = []
+    if allowed:
+        headers.append(("Access-Control-Allow-Origin", allowed))
+        headers.append(("Access-Control-Expose-Headers", EXPOSE_HEADERS))
+    if allowed != "*":
+        headers.append(("Vary", "Origin"))
+    return headers
+
+
 def add_cors_headers(app: Flask, response: Response) -> Response:
     allowed = _allowed_origin(app, request.headers.get("Origin"))
     if allowed and "Access-Control-Allow-Origin" not in response.headers:

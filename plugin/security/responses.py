@@ -1,6 +1,13 @@
-"""Error bodies in the caller's dialect: OperationOutcome under FHIR paths, CDS Hooks JSON elsewhere."""
+"""Error bodies in the caller's dialect: OperationOutcome under FHIR paths, CDS Hooks JSON elsewhere.
+
+The CDS answers are also kept as plain data (`Refusal`), so the WSGI-level service-call path
+(plugin/cds_hooks/hook_endpoint.py) sends exactly what the Flask routes send.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Response, request
 
@@ -8,6 +15,40 @@ from plugin.http import fhir_response, json_response
 from plugin.operation_outcome import OperationOutcomeError
 
 _FHIR_PREFIXES = ("/fhir", "/sandbox/fhir")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A CDS Hooks error answer: status, JSON body and extra headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def to_response(self) -> Response:
+        response = json_response(self.body, status=self.status)
+        for name, value in self.headers:
+            response.headers[name] = value
+        return response
+
+
+# The same body for every failure: the reason is in the server log, not for the caller.
+UNAUTHORIZED = Refusal(
+    401,
+    {"error": "unauthorized", "message": "Authentication failed."},
+    (("WWW-Authenticate", 'Bearer realm="cds-services"'),),
+)
+UNAVAILABLE = Refusal(
+    503,
+    {"error": "unavailable", "message": "The service cannot check credentials right now; retry later."},
+    (("Retry-After", "5"),),
+)
+
+
+def too_large_refusal(limit: int) -> Refusal:
+    return Refusal(
+        413, {"error": "payload-too-large", "message": f"The request body is larger than {limit} bytes."}
+    )
 
 
 def is_fhir_path(path: str) -> bool:
@@ -21,20 +62,14 @@ def error_response(status: int, error: str, message: str) -> Response:
 
 
 def too_large(limit: int) -> Response:
-    return error_response(413, "payload-too-large", f"The request body is larger than {limit} bytes.")
+    if is_fhir_path(request.path):
+        return error_response(413, "payload-too-large", too_large_refusal(limit).body["message"])
+    return too_large_refusal(limit).to_response()
 
 
 def unauthorized() -> Response:
-    # The same body for every failure: the reason is in the server log, not for the caller.
-    response = json_response({"error": "unauthorized", "message": "Authentication failed."}, status=401)
-    response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'
-    return response
+    return UNAUTHORIZED.to_response()
 
 
 def unavailable() -> Response:
-    response = json_response(
-        {"error": "unavailable", "message": "The service cannot check credentials right now; retry later."},
-        status=503,
-    )
-    response.headers["Retry-After"] = "5"
-    return response
+    return UNAVAILABLE.to_response()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -190,28 +191,42 @@ def test_fuzz__any_value_anywhere_never_gives_a_500(cds_client, path, value) -> 
     assert set(reply.get_json()) >= ({"cards"} if reply.status_code == 200 else {"error", "message"})
 
 
-def test_audit__service_hook_instance_and_fired_rules_left_on_g(cds_app) -> None:
-    from flask import g
+def _audit_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith('{"ts"')]
 
+
+def test_audit__service_hook_instance_and_fired_rules_in_the_line(cds_client, capsys) -> None:
     body = valid_sign()
-    with cds_app.test_request_context(f"/cds-services/{ORDER_SIGN}", method="POST", json=body):
-        response = cds_app.full_dispatch_request()
-        assert response.status_code == 200
-        assert g.cds_audit == {
-            "service": ORDER_SIGN,
-            "hook": "order-sign",
-            "hookInstance": body["hookInstance"],
-            "cards": 3,
-            "rules": [
-                "cannulation-note-elements",
-                "coverage-information",
-                "ncci-ptp-modifier-bypass",
-                "payer-policy-not-verified",
-            ],
-        }
-    with cds_app.test_request_context(f"/cds-services/{ORDER_SIGN}", method="POST", data=b"{"):
-        cds_app.full_dispatch_request()
-        assert g.cds_audit == {"service": ORDER_SIGN, "hookInstance": None, "rules": []}
+    capsys.readouterr()
+    response = cds_client.post(f"/cds-services/{ORDER_SIGN}", json=body)
+    assert response.status_code == 200
+    (line,) = _audit_lines(capsys.readouterr().err)
+    assert {k: line[k] for k in ("event", "service", "hook", "hookInstance", "status", "cards", "rules")} == {
+        "event": "cds-hook-call",
+        "service": ORDER_SIGN,
+        "hook": "order-sign",
+        "hookInstance": body["hookInstance"],
+        "status": 200,
+        "cards": 3,
+        "rules": [
+            "cannulation-note-elements",
+            "coverage-information",
+            "ncci-ptp-modifier-bypass",
+            "payer-policy-not-verified",
+        ],
+    }
+    # A body that is not JSON: the line still names the service, with nothing the request did not say.
+    response = cds_client.post(f"/cds-services/{ORDER_SIGN}", data=b"{", content_type="application/json")
+    assert response.status_code == 400
+    (line,) = _audit_lines(capsys.readouterr().err)
+    assert (line["service"], line["hook"], line["hookInstance"], line["status"], line["rules"]) == (
+        ORDER_SIGN,
+        None,
+        None,
+        400,
+        [],
+    )
+    assert "cards" not in line
 
 
 def test_issued_cards__recorded_with_topic_and_rule(call, cds_app) -> None:
