@@ -209,3 +209,28 @@ def test_new_card_uuid__version_7_time_ordered_and_unique() -> None:
     # Made later, sorts later (to the millisecond): what keeps the issued-card index append-only.
     stamps = [m.replace("-", "")[:12] for m in made]
     assert stamps == sorted(stamps)
+
+
+def test_sqlite_writer__batch_larger_than_one_statement__every_row_once(tmp_path: Path) -> None:
+    db = tmp_path / "big.db"
+    Store(f"sqlite:///{db}").close()
+    calls: list[Call] = [
+        (
+            1_764_072_000_000_000_000 + i * 1000,
+            "svc",
+            f"h{i}",
+            [(f"c{i}-1", "t", "r"), (f"c{i}-2", "t", "r")],
+            None,
+        )
+        for i in range(123)
+    ] + [
+        (1_764_072_000_000_000_000, "svc", f"a{i}", [], (200, [], 0.5, None, "cds-hook-call"))
+        for i in range(77)
+    ]
+    SqliteSink(str(db), "big").write(calls)
+    with sqlite3.connect(db) as conn:
+        cards = conn.execute("select card_uuid, hook_instance, issued_at from issued_cards").fetchall()
+        audits = conn.execute("select hook_instance, rules from audit order by id").fetchall()
+    assert len(cards) == 246 and len({c[0] for c in cards}) == 246
+    assert ("c122-2", "h122", "2025-11-25 12:00:00.000122") in cards
+    assert audits == [(f"a{i}", "[]") for i in range(77)]
