@@ -5,8 +5,8 @@ A call is queued as one plain tuple (cheap to build on the request thread):
 where `cards` is a sequence of (card_uuid, topic, rule_id) and `audit_fields` is None or
 (status, rules, latency_ms, issuer, event). The sink turns it into rows only when it writes.
 
-On a SQLite file the rows go through one dedicated sqlite3 connection with plain executemany: the
-values are built here in exactly the form SQLAlchemy's SQLite types store and read back (DateTime
+On a SQLite file the rows go through one dedicated sqlite3 connection in multi-row INSERT statements:
+the values are built here in exactly the form SQLAlchemy's SQLite types store and read back (DateTime
 as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC, JSON as text, None as JSON "null"), so `Store.list_audit`
 and `Store.feedback_summary` read them like rows written through SQLAlchemy. Elsewhere (PostgreSQL,
 and a Store without write-behind) through SQLAlchemy Core on the Store's engine.
@@ -36,7 +36,9 @@ AUDIT_COLUMNS = ("at", "event", "service_id", "hook_instance", "status", "rules"
 CARDS_SQL = f"INSERT INTO issued_cards ({', '.join(CARD_COLUMNS)}) VALUES ({', '.join('?' * 6)})"
 AUDIT_SQL = f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * 8)})"
 
-# The writer's connection (SQLite). wal_autocheckpoint: see the module docstring of writer.py.
+# The writer's connection (SQLite). A larger page cache, mmap or a larger wal_autocheckpoint did not
+# pay with two workers writing one file: each transaction starts with the cache emptied by the other
+# worker's commits, and the cost per row is the index page it touches (see plugin/storage/keys.py).
 WRITER_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -46,7 +48,8 @@ WRITER_PRAGMAS = (
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 # Rows per INSERT statement: one multi-row VALUES statement costs ~0.5 us less per row than
-# executemany's step-and-reset per row (measured with these tables); at most 50 x 8 parameters.
+# executemany's step-and-reset per row (measured with these tables), and hands the GIL back and forth
+# with the request thread once per statement instead of once per row. At most 50 x 8 parameters.
 CHUNK_ROWS = 50
 _multi_row_sql: dict[tuple[str, int], str] = {}
 
