@@ -8,7 +8,8 @@ answered 200 survives a kill -9 (and a power cut). PostgreSQL commits are durabl
 Feedback and JWT-replay claims commit before they return. Issued-card records and audit rows are not
 acknowledged to anyone, so they are queued to a per-process background writer that commits them in
 batches up to ~20 ms later (plugin/storage/writer.py: what that trades, and how nothing is lost
-on a normal shutdown); the readers here flush that queue first.
+on a normal shutdown); the readers here flush that queue first. `record_call` queues a hook call's
+audit row and issued cards as one item, the cheapest way to store both.
 
 Identifiers are bounded (a card id of 100 kB would not fit a PostgreSQL index row), and over-long
 ones raise StoreInputError instead of a database error, so a caller can answer 400 rather than 500.
@@ -22,20 +23,12 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
     create_engine,
     delete,
     event,
@@ -49,61 +42,23 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
+from plugin.storage.schema import MAX_ID_LENGTH, audit, feedback, issued_cards, jwt_replay, metadata
+from plugin.storage.sinks import Call, CoreSink, SqliteSink
 from plugin.storage.writer import WriteBehind, flush_writers_of
 
-log = logging.getLogger(__name__)
-
-# Longest identifier we keep (card and suggestion uuids, hookInstance, service id, timestamps).
-MAX_ID_LENGTH = 255
-
-metadata = MetaData()
-
-feedback = Table(
-    "feedback",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("service_id", String(MAX_ID_LENGTH), nullable=False, index=True),
-    Column("card_uuid", String(MAX_ID_LENGTH), nullable=False, index=True),
-    Column("outcome", String(20), nullable=False),
-    Column("accepted_suggestions", JSON, nullable=True),
-    Column("override_reason", JSON, nullable=True),
-    Column("outcome_timestamp", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-)
-
-issued_cards = Table(
-    "issued_cards",
-    metadata,
-    Column("card_uuid", String(MAX_ID_LENGTH), primary_key=True),
-    Column("service_id", String(MAX_ID_LENGTH), nullable=False),
-    Column("hook_instance", String(MAX_ID_LENGTH), nullable=False),
-    Column("topic", String(60), nullable=False),
-    Column("rule_id", String(200), nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
-)
-
-audit = Table(
+__all__ = [
+    "MAX_ID_LENGTH",
+    "Store",
+    "StoreInputError",
     "audit",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("event", String(40), nullable=False, server_default="cds-hook-call"),
-    Column("service_id", String(MAX_ID_LENGTH), nullable=False),
-    Column("hook_instance", String(MAX_ID_LENGTH), nullable=True),
-    Column("status", Integer, nullable=False),
-    Column("rules", JSON, nullable=True),
-    Column("latency_ms", Float, nullable=True),
-    Column("issuer", String(MAX_ID_LENGTH), nullable=True),
-)
-
-# One row per accepted JWT (`iss` + `jti`), kept until the token expires, so a replay is caught by
-# any worker or instance that shares the store. The key is a digest: a jti may be any string.
-jwt_replay = Table(
+    "engine_for",
+    "feedback",
+    "issued_cards",
     "jwt_replay",
-    metadata,
-    Column("token_key", String(64), primary_key=True),
-    Column("expires_at", BigInteger, nullable=False, index=True),
-)
+    "metadata",
+]
+
+log = logging.getLogger(__name__)
 
 # Expired replay rows are swept at most this often per process.
 _PURGE_INTERVAL_SECONDS = 60.0
@@ -127,9 +82,38 @@ def _bounded(field: str, value: Any, limit: int = MAX_ID_LENGTH, *, optional: bo
     return value
 
 
+def _cut(value: Any) -> str | None:
+    # The audit trail must not fail on a hostile identifier: cut, don't refuse.
+    return value[:MAX_ID_LENGTH] if isinstance(value, str) else None
+
+
+def _issued(
+    service_id: Any, hook_instance: Any, cards: Iterable[Mapping[str, Any]]
+) -> list[tuple[str, str, str]]:
+    """(card uuid, topic, rule id) of each card, or StoreInputError naming what will not be kept."""
+    _bounded("service id", service_id)
+    _bounded("hookInstance", hook_instance)
+    issued = []
+    for card in cards:
+        card_uuid, topic, rule_id = card["uuid"], card["topic"], card["rule_id"]
+        if not (
+            type(card_uuid) is str
+            and type(topic) is str
+            and type(rule_id) is str
+            and len(card_uuid) <= MAX_ID_LENGTH
+            and len(topic) <= 60
+            and len(rule_id) <= 200
+        ):
+            _bounded("card uuid", card_uuid)
+            _bounded("card topic", topic, 60)
+            _bounded("rule id", rule_id, 200)
+        issued.append((card_uuid, topic, rule_id))
+    return issued
+
+
 def engine_for(url: str, *, synchronous: str = "FULL") -> Engine:
-    """An engine for the URL; on SQLite WAL mode with the given `synchronous` level (FULL unless the
-    caller writes only rows nobody was promised, see Store._behind_engine)."""
+    """An engine for the URL; on SQLite WAL mode with the given `synchronous` level (FULL: the rows
+    written behind go through their own connection at NORMAL, see Store._behind_sink)."""
     if synchronous not in ("FULL", "NORMAL"):
         raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
     parsed = make_url(url)
@@ -187,6 +171,7 @@ class Store:
         self._write_behind = write_behind
         self._writer: WriteBehind | None = None
         self._writer_lock = threading.Lock()
+        self._inline = CoreSink(self.engine)
 
     @property
     def writer(self) -> WriteBehind:
@@ -196,13 +181,14 @@ class Store:
             with self._writer_lock:
                 writer = self._writer
                 if writer is None or writer.pid != os.getpid():
-                    engine = self._behind_engine()
-                    writer = WriteBehind(engine, owns_engine=engine is not self.engine)
+                    if writer is not None:
+                        writer.abandon()
+                    writer = WriteBehind(self._behind_sink(), owns_sink=True)
                     self._writer = writer
         return writer
 
-    def _behind_engine(self) -> Engine:
-        """Where written-behind rows go. On a SQLite file: its own connections at synchronous=NORMAL.
+    def _behind_sink(self) -> SqliteSink | CoreSink:
+        """Where written-behind rows go. On a SQLite file: a dedicated connection at synchronous=NORMAL.
 
         In WAL mode a NORMAL commit has written the transaction to the WAL file before it returns,
         so the row survives a kill -9 of this process; only an OS crash or a power cut can lose the
@@ -212,15 +198,14 @@ class Store:
         """
         database = self.engine.url.database
         if self.backend == "sqlite" and database and database != ":memory:":
-            return engine_for(self.url, synchronous="NORMAL")
-        return self.engine
+            return SqliteSink(database, str(self.engine.url))
+        return CoreSink(self.engine)
 
-    def _queue_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+    def _queue(self, call: Call) -> None:
         if self._write_behind:
-            self.writer.put(table, rows)
+            self.writer.put(call)
         else:
-            with self.engine.begin() as conn:
-                conn.execute(insert(table), rows)
+            self._inline.write([call])
 
     def flush(self) -> None:
         """Wait until every issued-card and audit row this process queued for this database is in it
@@ -271,20 +256,9 @@ class Store:
         """Remember which topic and rule each issued card had, so feedback can be reported per kind.
 
         Checked here (StoreInputError), written behind (a few ms later, in a batch)."""
-        issued = _now()
-        rows = [
-            {
-                "card_uuid": _bounded("card uuid", card["uuid"]),
-                "service_id": _bounded("service id", service_id),
-                "hook_instance": _bounded("hookInstance", hook_instance),
-                "topic": _bounded("card topic", card["topic"], 60),
-                "rule_id": _bounded("rule id", card["rule_id"], 200),
-                "issued_at": issued,
-            }
-            for card in cards
-        ]
-        if rows:
-            self._queue_rows(issued_cards, rows)
+        issued = _issued(service_id, hook_instance, cards)
+        if issued:
+            self._queue((time.time_ns(), service_id, hook_instance, issued, None))
 
     def feedback_summary(self) -> list[dict[str, Any]]:
         """Accepted / overridden counts per card topic and rule (feedback on unknown cards: topic None)."""
@@ -317,24 +291,51 @@ class Store:
         event: str = "cds-hook-call",
     ) -> None:
         """Queue one audit row (written behind, like the issued cards)."""
-        self._queue_rows(
-            audit,
-            [
-                {
-                    "at": _now(),
-                    "event": event,
-                    # The audit trail must not fail on a hostile identifier: cut, don't refuse.
-                    "service_id": service_id[:MAX_ID_LENGTH],
-                    "hook_instance": hook_instance[:MAX_ID_LENGTH]
-                    if isinstance(hook_instance, str)
-                    else None,
-                    "status": status,
-                    "rules": rules,
-                    "latency_ms": latency_ms,
-                    "issuer": issuer[:MAX_ID_LENGTH] if isinstance(issuer, str) else None,
-                }
-            ],
+        self._queue(
+            (
+                time.time_ns(),
+                service_id[:MAX_ID_LENGTH],  # cut, like every identifier of the audit trail
+                _cut(hook_instance),
+                (),
+                (status, rules, latency_ms, _cut(issuer), event),
+            )
         )
+
+    def record_call(
+        self,
+        service_id: str,
+        status: int,
+        *,
+        hook_instance: str | None = None,
+        cards: Sequence[Mapping[str, Any]] = (),
+        rules: list[str] | None = None,
+        latency_ms: float | None = None,
+        issuer: str | None = None,
+        event: str = "cds-hook-call",
+    ) -> None:
+        """One hook call's audit row and the cards it issued, queued as one item (cheaper than
+        `record_cards` + `add_audit`, which store the same rows).
+
+        `cards` are checked like `record_cards` checks them; when one is refused (StoreInputError)
+        the audit row is still queued, without the cards, and the error is raised afterwards."""
+        refused: StoreInputError | None = None
+        issued: list[tuple[str, str, str]] = []
+        if cards:
+            try:
+                issued = _issued(service_id, hook_instance, cards)
+            except StoreInputError as exc:
+                refused = exc
+        self._queue(
+            (
+                time.time_ns(),
+                service_id[:MAX_ID_LENGTH],
+                _cut(hook_instance),
+                issued,
+                (status, rules, latency_ms, _cut(issuer), event),
+            )
+        )
+        if refused is not None:
+            raise refused
 
     def list_audit(self, limit: int = 1000) -> list[dict[str, Any]]:
         self.flush()

@@ -17,6 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +27,9 @@ import requests
 
 from plugin.bench.payloads import SERVICE_ID, order_sign_request
 from plugin.cli import main
-from plugin.storage.store import Store, issued_cards
+from plugin.storage import writer as writer_module
+from plugin.storage.sinks import SqliteSink
+from plugin.storage.store import Store
 from plugin.storage.writer import WINDOW_ENV, WriteBehind
 
 
@@ -52,42 +55,119 @@ def test_rows_are_queued__then_written__readers_flush_first(tmp_path: Path) -> N
     store.close()
 
 
+def _call(i: int, *, card_uuid: str | None = None) -> tuple:
+    """One queued call as Store.record_call builds it: an audit row and one issued card."""
+    return (
+        time.time_ns(),
+        "svc",
+        f"h{i}",
+        [(card_uuid or f"u{i}", "documentation", "r")],
+        (200, ["r"], 1.0, None, "cds-hook-call"),
+    )
+
+
+def _sink(db: Path) -> SqliteSink:
+    return SqliteSink(str(db), f"sqlite:///{db}")
+
+
 def test_queue_full__caller_writes_its_rows_itself(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     store = Store(f"sqlite:///{db}")
-    writer = WriteBehind(store.engine, window=1.0, max_rows=2)
-    writer.put(issued_cards, [{**_row(i)} for i in range(10)])
-    # The background thread holds the first row for its window; the rest did not fit and were written.
-    assert _count(db, "issued_cards") >= 8
+    writer = WriteBehind(_sink(db), window=1.0, max_calls=2)
+    for i in range(10):
+        writer.put(_call(i))
+    # The background thread holds the first calls for its window; the rest did not fit and were written.
+    assert _count(db, "issued_cards") >= 8 and _count(db, "audit") >= 8
     writer.close()
-    assert _count(db, "issued_cards") == 10
+    assert _count(db, "issued_cards") == 10 and _count(db, "audit") == 10
     store.close()
-
-
-def _row(i: int) -> dict[str, object]:
-    import datetime as dt
-
-    return {
-        "card_uuid": f"u{i}",
-        "service_id": "svc",
-        "hook_instance": "h",
-        "topic": "documentation",
-        "rule_id": "r",
-        "issued_at": dt.datetime.now(dt.UTC),
-    }
 
 
 def test_bad_row_in_a_batch__only_itself_lost_and_logged(tmp_path: Path, caplog) -> None:
     db = tmp_path / "s.db"
     store = Store(f"sqlite:///{db}")
-    writer = WriteBehind(store.engine, window=0.2)
-    writer.put(issued_cards, [_row(1), _row(2), _row(1), _row(3)])  # u1 twice: primary key clash
+    writer = WriteBehind(_sink(db), window=0.2)
+    for i, card in enumerate(["u1", "u2", "u1", "u3"]):  # u1 twice: primary key clash
+        writer.put(_call(i, card_uuid=card))
     with caplog.at_level(logging.ERROR, logger="plugin.storage.writer"):
         writer.close()
     with sqlite3.connect(db) as conn:
         kept = {r[0] for r in conn.execute("select card_uuid from issued_cards")}
+        hooks = sorted(r[0] for r in conn.execute("select hook_instance from audit"))
     assert kept == {"u1", "u2", "u3"}
-    assert any("could not write a issued_cards row" in r.getMessage() for r in caplog.records)
+    assert hooks == ["h0", "h1", "h2", "h3"], "the audit row of the call with the bad card is kept"
+    assert [r.getMessage() for r in caplog.records if "could not write" in r.getMessage()] == [
+        "could not write a issued_cards row (svc)"
+    ]
+    store.close()
+
+
+def test_flush__waits_for_every_call_put_before_it__from_many_threads(tmp_path: Path) -> None:
+    """Producers on several threads while another thread flushes: every call put before a flush
+    started is in the database when that flush returns, and a long batch window does not delay it."""
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    writer = WriteBehind(_sink(db), window=60.0)
+    put: list[int] = []
+    lock = threading.Lock()
+
+    def produce(offset: int) -> None:
+        for i in range(offset, offset + 300):
+            writer.put(_call(i))
+            with lock:
+                put.append(i)
+
+    threads = [threading.Thread(target=produce, args=(k * 1000,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    checks = 0
+    while any(t.is_alive() for t in threads) or checks < 3:
+        with lock:
+            before = set(put)
+        started = time.monotonic()
+        assert writer.flush(timeout=10.0)
+        assert time.monotonic() - started < 5.0, "flush waited for the batch window"
+        with sqlite3.connect(db) as conn:
+            stored = {int(r[0][1:]) for r in conn.execute("select hook_instance from audit")}
+        assert before <= stored
+        checks += 1
+    for thread in threads:
+        thread.join()
+    writer.close()
+    assert _count(db, "audit") == 1200 and _count(db, "issued_cards") == 1200
+    store.close()
+
+
+def test_after_close__puts_write_inline_and_flush_returns(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    writer = WriteBehind(_sink(db), window=60.0)
+    writer.put(_call(1))
+    started = time.monotonic()
+    writer.close()  # flushes the queued call first, without waiting for the window
+    assert time.monotonic() - started < 5.0
+    assert _count(db, "audit") == 1
+    writer.put(_call(2))
+    assert _count(db, "audit") == 2, "written by the caller once the writer is closed"
+    assert writer.flush(timeout=1.0)
+    store.close()
+
+
+def test_writer_thread_gone__flush_writes_what_is_queued(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    writer = WriteBehind(_sink(db), window=60.0)
+    # The thread stops (as if it had died) while the writer is still open: a call put now stays queued.
+    writer._items.append(writer_module._STOP)
+    writer._hurry.set()
+    writer._wake.set()
+    writer._thread.join(timeout=5)
+    assert not writer._thread.is_alive()
+    writer.put(_call(1))
+    assert _count(db, "audit") == 0
+    assert writer.flush(timeout=5.0)
+    assert _count(db, "audit") == 1
+    writer.close()
     store.close()
 
 
@@ -213,8 +293,10 @@ def test_sqlite__written_behind_rows_at_normal__feedback_stays_full(tmp_path: Pa
     """Issued cards and audit rows commit at synchronous=NORMAL (WAL: they survive a kill -9 of the
     process); acknowledged feedback keeps FULL (fsync before the 200)."""
     store = Store(f"sqlite:///{tmp_path / 's.db'}")
-    with store.writer.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    sink = store.writer.sink
+    assert isinstance(sink, SqliteSink)
+    assert sink.connection().execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert sink.connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
