@@ -104,7 +104,7 @@ class HookEndpoint:
                 (time.perf_counter() - started) * 1000.0,
                 g.get("cds_token"),
             )
-            audit.write_audit(self.app, record)
+            audit.write_audit(self.app, record, g.cds_audit.get("issued"))
         headers.append(("Content-Length", str(len(body))))
         start_response(_STATUS.get(status) or f"{status} Error", headers)
         return [body]

@@ -17,7 +17,6 @@ from plugin.cds_hooks.rules import RuleSet
 from plugin.cds_hooks.schemas import HOOK_SCHEMAS, Schemas
 from plugin.cds_hooks.services import Catalog, Service
 from plugin.cds_hooks.tables import Tables
-from plugin.storage import get_store
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,9 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
     response = render_response(findings, facts)
     g.cds_audit["rules"] = sorted({f.rule.id for f in findings})
     g.cds_audit["cards"] = len(response["cards"])
-    issued = [
+    # Which topic and rule each card had, so feedback can be reported per kind. Stored with the
+    # call's audit row in one write-behind item (security.audit.write_audit), after the answer.
+    g.cds_audit["issued"] = [
         {
             "uuid": card["uuid"],
             "topic": card["source"]["topic"]["code"],
@@ -114,10 +115,6 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
         }
         for card in response["cards"]
     ]
-    try:
-        get_store(app).record_cards(service.id, body["hookInstance"], issued)
-    except Exception:  # the advice still goes out; feedback on these cards is reported with topic unknown
-        log.exception("could not record issued cards for %s", service.id)
     return response
 
 

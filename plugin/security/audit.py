@@ -139,27 +139,35 @@ def audit_record(response: Response, latency_ms: float) -> dict[str, Any] | None
     )
 
 
-def write_audit(app: Flask, record: dict[str, Any]) -> None:
-    """Write the line, then store the row; a failing audit store is logged, never turned into a 500."""
+def write_audit(app: Flask, record: dict[str, Any], issued: list[dict[str, Any]] | None = None) -> None:
+    """Write the line, then store the row and the call's issued cards (`[{"uuid", "topic",
+    "rule_id"}]`, kept for feedback reports even with `[audit] database = false`). A failing store
+    is logged, never turned into a 500: the answer has been computed and goes out."""
     sink: AuditSink | None = app.extensions.get(EXTENSION_KEY)
     try:
         if sink is not None:
             sink.write(record)
     except OSError:
         log.exception("could not write the audit line for %s %s", record["event"], record["service"])
-    if not app.config["PLUGIN"]["audit"]["database"]:
+    store_row = app.config["PLUGIN"]["audit"]["database"]
+    if not store_row and not issued:
         return
     from plugin.storage import get_store
 
     try:
-        get_store(app).add_audit(
-            record["service"],
-            record["status"],
-            hook_instance=record["hookInstance"],
-            rules=record["rules"],
-            latency_ms=record["latencyMs"],
-            issuer=record["iss"],
-            event=record["event"],
-        )
+        store = get_store(app)
+        if store_row:
+            store.record_call(
+                record["service"],
+                record["status"],
+                hook_instance=record["hookInstance"],
+                cards=issued or (),
+                rules=record["rules"],
+                latency_ms=record["latencyMs"],
+                issuer=record["iss"],
+                event=record["event"],
+            )
+        else:
+            store.record_cards(record["service"], record["hookInstance"] or "", issued or [])
     except Exception:
-        log.exception("could not store the audit row for %s %s", record["event"], record["service"])
+        log.exception("could not store the audit row or cards of %s %s", record["event"], record["service"])
