@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plugin.cds_hooks.conditions import Binding, RuleError, fields_of
-from plugin.cds_hooks.content import AgeBands, Documentation
+from plugin.cds_hooks.content import NO_COUNTERPART, AgeBands, Documentation
 from plugin.cds_hooks.dates import age_range
 from plugin.cds_hooks.facts import Facts, Order, is_emergent
 from plugin.cds_hooks.fhir import as_dict, as_list, as_str, codings, contained, text_of
@@ -39,6 +39,11 @@ class Binder:
     kind: str
     fields: set[str]
     bind: Callable[[Facts, Context, Any], Iterator[Binding]]
+    # The `match` parameters `bind` reads: rules with the same trigger and equal values of these bind
+    # alike, so a request binds once for all of them.
+    params: tuple[str, ...] = ()
+    # Work done once per rule when it loads: (match parameters, context, where) -> rule.prepared.
+    prepare: Callable[[dict[str, Any], Context, str], Any] | None = None
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -85,19 +90,14 @@ def _base(facts: Facts, **orders: Order) -> Binding:
 
 def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
     bands = ctx.bands
+    birth = facts.birth_date
     for order in facts.in_scope:
-        if not rule.triggered(order.code) or not bands.has_limit(order.code):
+        split = bands.split.get(order.code)  # only codes with an age criterion
+        if split is None or not rule.triggered(order.code):
             continue
-        age_min, age_max = bands.limits.get(order.code, (None, None))
         binding = _base(facts, order=order)
-        binding["code"] = {
-            "age_min": age_min,
-            "age_max": age_max,
-            "band": bands.band_text(order.code),
-            "display": bands.displays.get(order.code),
-        }
-        binding["counterpart"] = {"exists": False, "code": None, "display": None, "band": None}
-        birth = facts.birth_date
+        binding["code"] = split.view
+        binding["counterpart"] = NO_COUNTERPART
         ages = age_range(birth, order.service_date) if birth else None
         issue = facts.birth_date_issue
         if birth and ages is None:
@@ -112,14 +112,9 @@ def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
             "precise": bool(birth and birth.precise and order.service_date.precise),
         }
         if ages is not None:
-            for target, _band in bands.counterparts.get(order.code, []):
+            for target, view in split.counterparts:
                 if bands.fits(target, ages.low, ages.high) == "fits":
-                    binding["counterpart"] = {
-                        "exists": True,
-                        "code": target,
-                        "display": bands.displays.get(target),
-                        "band": bands.band_text(target),
-                    }
+                    binding["counterpart"] = view
                     break
         yield binding
 
@@ -136,72 +131,133 @@ def _order_text(order: Order) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _shown_by(evidence: dict[str, Any], order: Order, facts: Facts, texts: dict[int, str]) -> str | None:
-    """Where the order context shows a documentation element, or None."""
+# Where the order context shows a documentation element: (order, facts, order texts) -> where, or None.
+Evidence = Callable[[Order, Facts, dict[int, str]], str | None]
+_EMPTY = (None, "", [], {})
+
+
+def _evidence(evidence: Any, where: str) -> Evidence | None:
+    """One `shownBy` entry as a check; None for an entry that can never show the element."""
+    if not isinstance(evidence, dict):
+        raise RuleError(f"{where}: a shownBy entry is an object, got {evidence!r}")
     if "orderElement" in evidence:
         name = evidence["orderElement"]
-        return f"{order.resource_type}.{name}" if order.resource.get(name) not in (None, "", [], {}) else None
+        if not isinstance(name, str):
+            raise RuleError(f"{where}: orderElement names an element, got {name!r}")
+
+        def element(order: Order, facts: Facts, texts: dict[int, str]) -> str | None:
+            return f"{order.resource_type}.{name}" if order.resource.get(name) not in _EMPTY else None
+
+        return element
     if "prefetch" in evidence:
         key = evidence["prefetch"]
-        found = {"consents": facts.consents, "conditions": facts.conditions}.get(key)
-        return f"an active {evidence.get('resource', key)} on file" if found else None
+        if key not in ("consents", "conditions"):
+            return None  # no other prefetch key is kept as a list of resources
+        shown = f"an active {evidence.get('resource', key)} on file"
+        if key == "consents":
+            return lambda order, facts, texts: shown if facts.consents else None
+        return lambda order, facts, texts: shown if facts.conditions else None
     if "draftOrderCodes" in evidence:
-        codes = set(evidence["draftOrderCodes"])
-        hits = sorted({o.code for o in facts.orders if o.code in codes})
-        return f"draft order {', '.join(hits)}" if hits else None
+        codes = frozenset(evidence["draftOrderCodes"])
+
+        def draft_codes(order: Order, facts: Facts, texts: dict[int, str]) -> str | None:
+            hits = sorted({o.code for o in facts.orders if o.code in codes})
+            return f"draft order {', '.join(hits)}" if hits else None
+
+        return draft_codes
     if "orderText" in evidence:
-        text = texts.get(id(order))
-        if text is None:
-            text = texts[id(order)] = _order_text(order)
-        return "the order text" if evidence["_pattern"].search(text) else None
+        try:
+            pattern = re.compile(evidence["orderText"], re.IGNORECASE)
+        except (re.error, TypeError) as exc:
+            raise RuleError(f"{where}: bad orderText pattern {evidence['orderText']!r}: {exc}") from exc
+
+        def order_text(order: Order, facts: Facts, texts: dict[int, str]) -> str | None:
+            text = texts.get(id(order))
+            if text is None:
+                text = texts[id(order)] = _order_text(order)
+            return "the order text" if pattern.search(text) else None
+
+        return order_text
     if evidence.get("otherDraftOrders"):
-        others = sorted({o.code for o in facts.orders if o is not order})
-        return f"draft orders {', '.join(others)}" if others else None
+
+        def other_orders(order: Order, facts: Facts, texts: dict[int, str]) -> str | None:
+            others = sorted({o.code for o in facts.orders if o is not order})
+            return f"draft orders {', '.join(others)}" if others else None
+
+        return other_orders
     if evidence.get("orderCode"):
-        return f"the ordered code {order.code}"
+        return lambda order, facts, texts: f"the ordered code {order.code}"
     return None
 
 
-def compile_elements(elements: Any, where: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class DocumentationElement:
+    display: str
+    head: str  # the table row up to the "shown by" cell
+    tail: tuple[str, ...]  # the rest of the row, split where the note names {order.code}
+    evidence: tuple[Evidence, ...]
+
+
+def prepare_documentation(params: dict[str, Any], ctx: Context, where: str) -> list[DocumentationElement]:
+    """The element table of an order-documentation rule, with displays and checks resolved once."""
+    elements = params.get("elements")
     if not isinstance(elements, list) or not elements:
         raise RuleError(f"{where}: order-documentation needs a non-empty `elements` list")
-    for element in elements:
-        for evidence in element.get("shownBy", []):
-            if "orderText" in evidence:
-                try:
-                    evidence["_pattern"] = re.compile(evidence["orderText"], re.IGNORECASE)
-                except re.error as exc:
-                    raise RuleError(
-                        f"{where}: bad orderText pattern {evidence['orderText']!r}: {exc}"
-                    ) from exc
-    return elements
+    table = []
+    for i, element in enumerate(elements):
+        here = f"{where}: elements[{i}]"
+        code, note, shown_by = element.get("code"), element.get("note", ""), element.get("shownBy", [])
+        if not isinstance(code, str) or not isinstance(note, str) or not isinstance(shown_by, list):
+            raise RuleError(f"{here}: needs a code, and a note and shownBy list if any")
+        display = ctx.documentation.elements.get(code, code)
+        checks = (_evidence(e, here) for e in shown_by)
+        table.append(
+            DocumentationElement(
+                display=display,
+                head=f"| {display} | ",
+                tail=tuple(f" | {note} |".split("{order.code}")),
+                evidence=tuple(c for c in checks if c is not None),
+            )
+        )
+    return table
+
+
+DOCUMENTATION_HEADER = "| Element | Shown by the order context | Note |\n|---|---|---|\n"
 
 
 def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
     docs = ctx.documentation
+    table: list[DocumentationElement] = rule.prepared
     texts: dict[int, str] = {}  # each order's text, read once however many elements look at it
+    request: dict[str, Any] | None = None  # what does not depend on the order, read once
     for order in facts.in_scope:
         if not rule.triggered(order.code):
             continue
         rows, shown, missing = [], [], []
-        for element in rule.params["elements"]:
-            code = element["code"]
-            display = docs.elements.get(code, code)
-            where = next(
-                (w for e in element.get("shownBy", []) if (w := _shown_by(e, order, facts, texts))), None
-            )
-            note = element.get("note", "").replace("{order.code}", order.code)
+        for element in table:
+            where = None
+            for evidence in element.evidence:
+                where = evidence(order, facts, texts)
+                if where:
+                    break
             if where:
-                shown.append(display)
+                shown.append(element.display)
             else:
-                missing.append(display)
-            rows.append(f"| {display} | {'yes: ' + where if where else 'not yet'} | {note} |")
-        conditions = [
-            f"{coding.get('code')} {coding.get('display') or ''}".strip()
-            for condition in facts.conditions[:5]
-            for coding in codings(condition.get("code"))[:1]
-        ]
-        form_id = docs.questionnaire_id or QUESTIONNAIRE_ID
+                missing.append(element.display)
+            tail = element.tail[0] if len(element.tail) == 1 else order.code.join(element.tail)
+            rows.append(element.head + ("yes: " + where if where else "not yet") + tail)
+        if request is None:
+            conditions = [
+                f"{coding.get('code')} {coding.get('display') or ''}".strip()
+                for condition in facts.conditions[:5]
+                for coding in codings(condition.get("code"))[:1]
+            ]
+            form_id = docs.questionnaire_id or QUESTIONNAIRE_ID
+            request = {
+                "questionnaire": f"{facts.base_url}/fhir/Questionnaire/{form_id}",
+                "conditions": conditions,
+                "conditions_text": "; ".join(conditions) or "none",
+            }
         binding = _base(facts, order=order)
         binding["documentation"] = {
             "shown": shown,
@@ -210,11 +266,11 @@ def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[
             "missing_text": "; ".join(missing) or "none",
             "count_shown": len(shown),
             "count_total": len(rows),
-            "table": "| Element | Shown by the order context | Note |\n|---|---|---|\n" + "\n".join(rows),
-            "questionnaire": f"{facts.base_url}/fhir/Questionnaire/{form_id}",
+            "table": DOCUMENTATION_HEADER + "\n".join(rows),
+            "questionnaire": request["questionnaire"],
             "questionnaire_url": docs.questionnaire_url,
-            "conditions": conditions,
-            "conditions_text": "; ".join(conditions) or "none",
+            "conditions": request["conditions"],
+            "conditions_text": request["conditions_text"],
             "has_reason": bool(order.resource.get("reasonCode") or order.resource.get("reasonReference")),
         }
         yield binding
@@ -306,6 +362,8 @@ BINDERS: dict[str, Binder] = {
             ]
         ),
         bind_order_documentation,
+        params=("elements",),
+        prepare=prepare_documentation,
     ),
     "order-setting": Binder(
         "order-setting",

@@ -155,6 +155,7 @@ BINDERS.update(
             "prefetch-issue",
             fields_of([("request", REQUEST_FIELDS), ("issue", ["key", "reason", "affects"])]),
             bind_prefetch_issue,
+            params=("affects",),
         ),
     }
 )

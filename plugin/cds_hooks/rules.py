@@ -17,7 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from plugin.cds_hooks import edit_binders, request_binders  # noqa: F401 - they register their binders
-from plugin.cds_hooks.binders import BINDERS, Binder, Context, compile_elements
+from plugin.cds_hooks.binders import BINDERS, Binder, Context
+from plugin.cds_hooks.cards import compile_action, compile_card
 from plugin.cds_hooks.conditions import Binding, Condition, RuleError, check_template, compile_condition
 from plugin.cds_hooks.content import load_age_bands, load_documentation
 from plugin.cds_hooks.facts import Facts
@@ -48,6 +49,9 @@ class Rule:
     combine: bool
     params: dict[str, Any] = field(default_factory=dict)
     sources_text: str = ""  # the closing line of its cards' detail (sources_line)
+    prepared: Any = None  # what its binder built from `params` at load (Binder.prepare)
+    card_plan: Any = None  # cards.CardPlan: the card with what no request changes built at load
+    action_plan: Any = None  # cards.CoveragePlan, for a system action
 
     def triggered(self, code: str) -> bool:
         return self.codes is None or code in self.codes
@@ -56,7 +60,7 @@ class Rule:
         return self.hooks is None or hook in self.hooks
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     rule: Rule
     binding: Binding
@@ -131,8 +135,6 @@ def compile_rule(data: dict[str, Any], file: str, ctx: Context, registry: Regist
     if binder is None:
         raise RuleError(f"{where}: unknown match.kind {kind!r} (known: {', '.join(sorted(BINDERS))})")
     params = {k: v for k, v in data["match"].items() if k != "kind"}
-    if kind == "order-documentation":
-        params["elements"] = compile_elements(params.get("elements"), where)
     sources: list[dict[str, Any]] = []
     for table_id in data.get("uses", []):
         if table_id not in ctx.tables.files:
@@ -150,7 +152,7 @@ def compile_rule(data: dict[str, Any], file: str, ctx: Context, registry: Regist
         unknown = set(action["byPayer"]) - set(PAYER_KINDS)
         if unknown:
             raise RuleError(f"{where}: systemAction.byPayer has unknown payer kinds {sorted(unknown)}")
-    return Rule(
+    rule = Rule(
         id=data["id"],
         version=data["version"],
         topic=data["topic"],
@@ -166,6 +168,14 @@ def compile_rule(data: dict[str, Any], file: str, ctx: Context, registry: Regist
         combine=bool(data.get("combine")),
         params=params,
     )
+    rule.sources_text = _sources_text(rule)
+    if binder.prepare is not None:
+        rule.prepared = binder.prepare(params, ctx, where)
+    if card is not None:
+        rule.card_plan = compile_card(rule)
+    if action is not None:
+        rule.action_plan = compile_action(rule)
+    return rule
 
 
 @dataclass
@@ -183,16 +193,7 @@ class RuleSet:
         for rule in self.rules:
             if not rule.applies_to(hook):
                 continue
-            group = next(
-                (
-                    i
-                    for i, other in enumerate(groups)
-                    if other.binder is rule.binder
-                    and other.codes == rule.codes
-                    and other.params == rule.params
-                ),
-                None,
-            )
+            group = next((i for i, other in enumerate(groups) if _binds_alike(other, rule)), None)
             if group is None:
                 groups.append(rule)
                 group = len(groups) - 1
@@ -203,12 +204,18 @@ class RuleSet:
     def evaluate(self, facts: Facts) -> list[Finding]:
         findings: list[Finding] = []
         steps = self.plan.get(facts.hook) or self._plan(facts.hook)
+        context = self.context
         bound: dict[int, list[Binding]] = {}
         for rule, group in steps:
             bindings = bound.get(group)
             if bindings is None:
-                bindings = bound[group] = list(rule.binder.bind(facts, self.context, rule))
-            matched = [b for b in bindings if rule.condition(b)]
+                bindings = bound[group] = list(rule.binder.bind(facts, context, rule))
+            if not bindings:
+                continue
+            condition = rule.condition
+            matched = [b for b in bindings if condition(b)]
+            if not matched:
+                continue
             if rule.combine and len(matched) > 1:
                 first = dict(matched[0])
                 first["_orders"] = {f"o{i}": o for i, b in enumerate(matched) for o in b["_orders"].values()}
@@ -218,6 +225,15 @@ class RuleSet:
 
     def by_id(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
+
+
+def _binds_alike(one: Rule, other: Rule) -> bool:
+    """Same binder, trigger and the parameters the binder reads: the same bindings for any request."""
+    return (
+        one.binder is other.binder
+        and one.codes == other.codes
+        and all(one.params.get(k) == other.params.get(k) for k in one.binder.params)
+    )
 
 
 def _read_rule_files(folder: Path, schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -275,8 +291,13 @@ def load_rules(folder: Path, schema: dict[str, Any], tables: Tables, registry: R
     return RuleSet([compile_rule(raw, file, ctx, registry) for file, raw in raw_rules], ctx)
 
 
+def _sources_text(rule: Rule) -> str:
+    parts: Iterable[str] = (dated_label(s) for s in rule.sources)
+    return f"Rule `{rule.id}` v{rule.version} · Sources: " + "; ".join(parts)
+
+
 def sources_line(rule: Rule) -> str:
-    if not rule.sources_text:  # built once: rules do not change after load
-        parts: Iterable[str] = (dated_label(s) for s in rule.sources)
-        rule.sources_text = f"Rule `{rule.id}` v{rule.version} · Sources: " + "; ".join(parts)
+    """The closing line of the rule's cards: its id, version and dated sources (built at load)."""
+    if not rule.sources_text:
+        rule.sources_text = _sources_text(rule)
     return rule.sources_text
