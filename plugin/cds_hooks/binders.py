@@ -17,7 +17,7 @@ from plugin.cds_hooks.conditions import Binding, RuleError, fields_of
 from plugin.cds_hooks.content import NO_COUNTERPART, AgeBands, Documentation
 from plugin.cds_hooks.dates import age_range
 from plugin.cds_hooks.facts import Facts, Order, is_emergent
-from plugin.cds_hooks.fhir import as_dict, as_list, as_str, codings, contained, text_of
+from plugin.cds_hooks.fhir import as_dict, as_list, as_str, codings, contained
 from plugin.cds_hooks.tables import Tables
 
 ORDER_FIELDS = ["ref", "code", "display", "label", "type", "date", "date_source", "quantity", "priority"]
@@ -123,12 +123,35 @@ def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
 
 
 def _order_text(order: Order) -> str:
+    """The order's words (code text and displays, orderDetail, notes, patient instruction), in order."""
     resource = order.resource
-    parts = [text_of(resource.get("code"))]
-    parts += [text_of(d) for d in as_list(resource.get("orderDetail"))]
-    parts += [as_str(as_dict(n).get("text")) or "" for n in as_list(resource.get("note"))]
-    parts.append(as_str(resource.get("patientInstruction")) or "")
-    return " ".join(p for p in parts if p)
+    parts: list[str] = []
+    _concept_texts(resource.get("code"), parts)
+    for detail in as_list(resource.get("orderDetail")):
+        _concept_texts(detail, parts)
+    parts.extend(
+        text
+        for note in as_list(resource.get("note"))
+        if isinstance(note, dict) and isinstance(text := note.get("text"), str) and text
+    )
+    instruction = resource.get("patientInstruction")
+    if isinstance(instruction, str) and instruction:
+        parts.append(instruction)
+    return " ".join(parts)
+
+
+def _concept_texts(concept: Any, parts: list[str]) -> None:
+    """Append a CodeableConcept's human text: its text, then each coding's display."""
+    if not isinstance(concept, dict):
+        return
+    text = concept.get("text")
+    if isinstance(text, str) and text:
+        parts.append(text)
+    parts.extend(
+        display
+        for coding in as_list(concept.get("coding"))
+        if isinstance(coding, dict) and isinstance(display := coding.get("display"), str) and display
+    )
 
 
 # Where the order context shows a documentation element: (order, facts, order texts) -> where, or None.
@@ -293,31 +316,58 @@ def _encounter_pos(facts: Facts, pos_systems: list[str]) -> list[str]:
     return found
 
 
-def bind_order_setting(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+@dataclass(frozen=True)
+class SettingTable:
+    """The place-of-service facts table as the setting binder reads it."""
+
+    facility: dict[str, str]
+    other_facility: frozenset[str]
+    non_facility: dict[str, str]
+    classes: dict[str, str]
+    pos_systems: list[str]
+
+
+def prepare_setting(params: dict[str, Any], ctx: Context, where: str) -> SettingTable:
     pos_table = ctx.tables.files.get("place-of-service", {})
-    facility = pos_table.get("facility", {})
-    other_facility = set(pos_table.get("facilityOtherPayers", {}).get("codes", []))
-    non_facility = pos_table.get("nonFacility", {})
-    classes = pos_table.get("encounterClasses", {})
-    encounter_pos = _encounter_pos(facts, pos_table.get("posSystems", []))
+    return SettingTable(
+        facility=pos_table.get("facility", {}),
+        other_facility=frozenset(pos_table.get("facilityOtherPayers", {}).get("codes", [])),
+        non_facility=pos_table.get("nonFacility", {}),
+        classes=pos_table.get("encounterClasses", {}),
+        pos_systems=pos_table.get("posSystems", []),
+    )
+
+
+def bind_order_setting(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+    table: SettingTable = rule.prepared
+    encounter_pos = _encounter_pos(facts, table.pos_systems)
     encounter_class = as_str(as_dict(as_dict(facts.encounter).get("class")).get("code"))
     for order in facts.in_scope:
         if not rule.triggered(order.code):
             continue
-        setting = {"kind": "unknown", "pos": None, "name": None, "where": None, "class": encounter_class}
-        pos_list = [("ServiceRequest.locationCode", p) for p in order.pos] + [
-            ("Encounter.location", p) for p in encounter_pos
-        ]
-        if pos_list:
-            where, pos = pos_list[0]
-            kind = "facility" if pos in facility or pos in other_facility else "non-facility"
-            name = facility.get(pos) or non_facility.get(pos)
-            place = f"POS {pos}" + (f" ({name})" if name else "")
-            setting.update(kind=kind, pos=pos, name=name, where=f"{place} on {where}")
-        elif encounter_class:
-            setting.update(
-                kind=classes.get(encounter_class, "unknown"), where=f"encounter class {encounter_class}"
+        if order.pos or encounter_pos:
+            where, pos = (
+                ("ServiceRequest.locationCode", order.pos[0])
+                if order.pos
+                else (
+                    "Encounter.location",
+                    encounter_pos[0],
+                )
             )
+            kind = "facility" if pos in table.facility or pos in table.other_facility else "non-facility"
+            name = table.facility.get(pos) or table.non_facility.get(pos)
+            place = f"POS {pos}" + (f" ({name})" if name else "")
+            setting = {"kind": kind, "pos": pos, "name": name, "where": f"{place} on {where}"}
+        elif encounter_class:
+            setting = {
+                "kind": table.classes.get(encounter_class, "unknown"),
+                "pos": None,
+                "name": None,
+                "where": f"encounter class {encounter_class}",
+            }
+        else:
+            setting = {"kind": "unknown", "pos": None, "name": None, "where": None}
+        setting["class"] = encounter_class
         binding = _base(facts, order=order)
         binding["setting"] = setting
         yield binding
@@ -375,6 +425,7 @@ BINDERS: dict[str, Binder] = {
             ]
         ),
         bind_order_setting,
+        prepare=prepare_setting,
     ),
 }
 

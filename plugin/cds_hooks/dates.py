@@ -49,6 +49,16 @@ def parse_fhir_date(value: Any, *, allow_time: bool = True) -> DateRange | None:
     """A FHIR date/dateTime string as a DateRange in its own calendar; None when it is not one."""
     if not isinstance(value, str):
         return None
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
+        # The common full date (birthDate, a date-only occurrence): read without the regex. The
+        # calendar check refuses what the pattern would (month 13, day 00, 30 February, year 0).
+        digits = value[:4] + value[5:7] + value[8:]
+        if digits.isascii() and digits.isdigit():
+            try:
+                day = dt.date.fromisoformat(value)
+            except ValueError:
+                return None
+            return DateRange(day, day, value)
     match = (_DATETIME_RE if allow_time else _DATE_RE).match(value.strip())
     if not match:
         return None

@@ -73,14 +73,15 @@ def bind_mue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
         if row is None or not rule.triggered(code) or not any(o.selected for o in orders):
             continue
         binding = _base(facts, order=orders[0])
-        # Every order of the code adds to the units, so the card concerns all of them.
-        binding["_orders"].update({f"order{i}": o for i, o in enumerate(orders[1:], start=1)})
+        if len(orders) > 1:
+            # Every order of the code adds to the units, so the card concerns all of them.
+            binding["_orders"].update({f"order{i}": o for i, o in enumerate(orders[1:], start=1)})
         binding["mue"] = {
             "code": code,
             "limit": row["mue"],
             "mai": row["mai"],
             "mai_meaning": meanings.get(row["mai"]),
-            "units": sum(o.quantity for o in orders),
+            "units": sum(o.quantity for o in orders) if len(orders) > 1 else orders[0].quantity,
             "orders": [o.label for o in orders],
             "refs": [o.ref or "no id" for o in orders],
             "order_count": len(orders),

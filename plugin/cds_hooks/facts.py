@@ -86,13 +86,14 @@ class Facts:
     # Views several binders read (the request, the payer), built once per call.
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
-    def in_scope(self) -> list[Order]:
-        return [o for o in self.orders if o.selected]
+    # The orders the hook is about (selected), and those of the ECMO/ECLS family among them; several
+    # binders read them, and the orders do not change once the facts are built.
+    in_scope: list[Order] = field(init=False, repr=False, compare=False)
+    family_in_scope: list[Order] = field(init=False, repr=False, compare=False)
 
-    @property
-    def family_in_scope(self) -> list[Order]:
-        return [o for o in self.orders if o.selected and o.in_family]
+    def __post_init__(self) -> None:
+        self.in_scope = [o for o in self.orders if o.selected]
+        self.family_in_scope = [o for o in self.in_scope if o.in_family]
 
 
 def _quantity(resource: dict[str, Any]) -> float:
@@ -114,8 +115,10 @@ def _service_date(resource: dict[str, Any], request_date: dt.date) -> tuple[Date
             ("Appointment.created", resource.get("created")),
         ]
     else:
+        parsed = parse_fhir_date(resource.get("occurrenceDateTime"))  # the usual case, read first
+        if parsed is not None:
+            return parsed, "occurrenceDateTime"
         candidates = [
-            ("occurrenceDateTime", resource.get("occurrenceDateTime")),
             ("occurrencePeriod.start", as_dict(resource.get("occurrencePeriod")).get("start")),
             ("authoredOn", resource.get("authoredOn")),
         ]
@@ -151,11 +154,13 @@ def build_orders(hook: str, context: dict[str, Any], tables: Tables, request_dat
         bundle, resource_types = context.get("draftOrders"), ("ServiceRequest",)
     selections = set(as_list(context.get("selections"))) if hook == "order-select" else None
     pos_systems = tables.files.get("place-of-service", {}).get("posSystems", [])
+    family_codes = tables.family
     orders = []
     for resource in resources(bundle):
-        if resource.get("resourceType") not in resource_types:
+        resource_type = resource.get("resourceType")
+        if resource_type not in resource_types:
             continue
-        if resource.get("resourceType") == "Appointment":
+        if resource_type == "Appointment":
             coding_list = _appointment_codes(resource)
         else:
             coding_list = codings(resource.get("code"))
@@ -163,15 +168,15 @@ def build_orders(hook: str, context: dict[str, Any], tables: Tables, request_dat
         if not cpt:
             continue
         codes = [c["code"].strip() for c in cpt]
-        family = [c for c in cpt if c["code"].strip() in tables.family]
-        primary = (family or cpt)[0]
+        family = [i for i, code in enumerate(codes) if code in family_codes]
+        primary = cpt[family[0]] if family else cpt[0]
         ref = reference_of(resource)
         service_date, source = _service_date(resource, request_date)
         orders.append(
             Order(
                 ref=ref,
                 resource=resource,
-                code=primary["code"].strip(),
+                code=codes[family[0]] if family else codes[0],
                 codes=codes,
                 display=as_str(primary.get("display")),
                 quantity=_quantity(resource),
@@ -180,7 +185,7 @@ def build_orders(hook: str, context: dict[str, Any], tables: Tables, request_dat
                 selected=selections is None or (ref is not None and ref in selections),
                 in_family=bool(family),
                 priority=as_str(resource.get("priority")),
-                pos=_pos_codes(resource, pos_systems),
+                pos=_pos_codes(resource, pos_systems) if pos_systems else [],
             )
         )
     return orders

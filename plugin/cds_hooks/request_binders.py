@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from plugin.cds_hooks.binders import (
@@ -27,28 +28,56 @@ INDICATOR_COLUMNS = [
 ]
 
 
-def _payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PayerTable:
+    """The payer-classification facts as the payer binders read them, built once at load."""
+
+    # Payer kind -> what is known of its policy: finding, confidence, dated source labels.
+    policies: dict[str, tuple[Any, Any, list[str]]]
+    pa_label: Any
+    advice: dict[str, str]  # urgency text -> the prior-authorization advice for it
+
+
+_NO_POLICY: tuple[Any, Any, list[str]] = (None, None, [])
+
+
+def prepare_payer(params: dict[str, Any], ctx: Context, where: str) -> PayerTable:
+    payers = ctx.tables.files.get("payer-classification", {})
+    policies = {
+        kind: (
+            policy.get("finding"),
+            policy.get("confidence"),
+            [dated_label(source) for source in policy.get("sources", [])],
+        )
+        for kind, policy in payers.get("policies", {}).items()
+    }
+    pa = payers.get("priorAuthorization", {})
+    advice = {
+        "emergent": [pa.get("emergent")],
+        "planned": [pa.get("planned")],
+        "urgency not stated": [pa.get("emergent"), pa.get("planned")],
+    }
+    return PayerTable(policies, pa.get("label"), {k: " ".join(a for a in v if a) for k, v in advice.items()})
+
+
+def _payer_view(facts: Facts, table: PayerTable) -> dict[str, Any]:
     view = facts.memo.get("payer")
     if view is None:
-        view = facts.memo["payer"] = _build_payer_view(facts, ctx)
+        payer = facts.payer
+        finding, confidence, sources = (
+            table.policies.get(payer.kind, _NO_POLICY) if payer and payer.kind else _NO_POLICY
+        )
+        view = facts.memo["payer"] = {
+            "known": bool(payer and payer.kind),
+            "kind": payer.kind if payer else None,
+            "name": payer.name if payer else None,
+            "matched": payer.matched if payer else None,
+            "coverage_ref": payer.coverage_ref if payer else None,
+            "finding": finding,
+            "confidence": confidence,
+            "sources": sources,
+        }
     return view
-
-
-def _build_payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
-    payer = facts.payer
-    policies = ctx.tables.files.get("payer-classification", {}).get("policies", {})
-    policy = policies.get(payer.kind, {}) if payer and payer.kind else {}
-    sources = [dated_label(s) for s in policy.get("sources", [])]
-    return {
-        "known": bool(payer and payer.kind),
-        "kind": payer.kind if payer else None,
-        "name": payer.name if payer else None,
-        "matched": payer.matched if payer else None,
-        "coverage_ref": payer.coverage_ref if payer else None,
-        "finding": policy.get("finding"),
-        "confidence": policy.get("confidence"),
-        "sources": sources,
-    }
 
 
 def _indicator_table(codes: list[str], ctx: Context) -> str:
@@ -87,18 +116,15 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
     orders = [o for o in facts.family_in_scope if rule.triggered(o.code)]
     if not orders:
         return
+    table: PayerTable = rule.prepared
     codes = sorted({o.code for o in orders})
     urgency = emergent_text(facts)
-    pa = ctx.tables.files.get("payer-classification", {}).get("priorAuthorization", {})
-    advice = {"emergent": [pa.get("emergent")], "planned": [pa.get("planned")]}.get(
-        urgency, [pa.get("emergent"), pa.get("planned")]
-    )
     binding = _base(facts)
     binding["_orders"] = {f"order{i}": o for i, o in enumerate(orders)}
-    binding["payer"] = _payer_view(facts, ctx)
+    binding["payer"] = _payer_view(facts, table)
     binding["orders"] = {"codes": codes, "labels": [o.label for o in orders]}
     binding["urgency"] = urgency
-    binding["pa"] = {"label": pa.get("label"), "advice": " ".join(a for a in advice if a)}
+    binding["pa"] = {"label": table.pa_label, "advice": table.advice[urgency]}
     binding["indicators"] = {"table": _indicator_table(codes, ctx)}
     yield binding
 
@@ -110,7 +136,7 @@ def bind_coverage_information(facts: Facts, ctx: Context, rule: Any) -> Iterator
         if not rule.triggered(order.code) or order.ref is None:
             continue
         binding = _base(facts, order=order)
-        binding["payer"] = _payer_view(facts, ctx)
+        binding["payer"] = _payer_view(facts, rule.prepared)
         binding["urgency"] = emergent_text(facts, order)
         yield binding
 
@@ -138,6 +164,7 @@ BINDERS.update(
                 ]
             ),
             bind_coverage,
+            prepare=prepare_payer,
         ),
         "coverage-information": Binder(
             "coverage-information",
@@ -150,6 +177,7 @@ BINDERS.update(
                 ]
             ),
             bind_coverage_information,
+            prepare=prepare_payer,
         ),
         "prefetch-issue": Binder(
             "prefetch-issue",

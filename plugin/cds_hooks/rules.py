@@ -9,8 +9,9 @@ binder provides, so a broken rule file stops the app at start-up with the file a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -178,53 +179,67 @@ def compile_rule(data: dict[str, Any], file: str, ctx: Context, registry: Regist
     return rule
 
 
+@dataclass(frozen=True)
+class BindGroup:
+    """Rules that bind alike (same binder, trigger and the parameters it reads): a request binds once
+    for all of them, and each member's condition reads those bindings. Members keep their file index."""
+
+    bind: Callable[[Facts, Context, Rule], Iterator[Binding]]
+    first: Rule
+    members: tuple[tuple[int, Rule], ...]
+
+
 @dataclass
 class RuleSet:
     rules: list[Rule]
     context: Context
-    # Per hook, in file order: each rule that applies, with the index of the first rule binding the
-    # same way (same binder, trigger and parameters). Such rules differ only in their condition, so
-    # a request binds once per group and each rule's condition reads those bindings.
-    plan: dict[str, list[tuple[Rule, int]]] = field(default_factory=dict)
+    # Per hook: the groups of the rules that apply, built on first use.
+    plan: dict[str, list[BindGroup]] = field(default_factory=dict)
 
-    def _plan(self, hook: str) -> list[tuple[Rule, int]]:
-        groups: list[Rule] = []
-        steps: list[tuple[Rule, int]] = []
-        for rule in self.rules:
+    def _plan(self, hook: str) -> list[BindGroup]:
+        groups: list[list[tuple[int, Rule]]] = []
+        for index, rule in enumerate(self.rules):
             if not rule.applies_to(hook):
                 continue
-            group = next((i for i, other in enumerate(groups) if _binds_alike(other, rule)), None)
+            group = next((g for g in groups if _binds_alike(g[0][1], rule)), None)
             if group is None:
-                groups.append(rule)
-                group = len(groups) - 1
-            steps.append((rule, group))
-        self.plan[hook] = steps
-        return steps
+                groups.append([(index, rule)])
+            else:
+                group.append((index, rule))
+        plan = [BindGroup(g[0][1].binder.bind, g[0][1], tuple(g)) for g in groups]
+        self.plan[hook] = plan
+        return plan
 
     def evaluate(self, facts: Facts) -> list[Finding]:
-        findings: list[Finding] = []
-        steps = self.plan.get(facts.hook) or self._plan(facts.hook)
+        """Findings in rule file order, and for each rule in the order its binder yields bindings."""
+        plan = self.plan.get(facts.hook) or self._plan(facts.hook)
         context = self.context
-        bound: dict[int, list[Binding]] = {}
-        for rule, group in steps:
-            bindings = bound.get(group)
-            if bindings is None:
-                bindings = bound[group] = list(rule.binder.bind(facts, context, rule))
+        hits: list[tuple[int, Rule, list[Binding]]] = []
+        for group in plan:
+            bindings = list(group.bind(facts, context, group.first))
             if not bindings:
                 continue
-            condition = rule.condition
-            matched = [b for b in bindings if condition(b)]
-            if not matched:
-                continue
-            if rule.combine and len(matched) > 1:
-                first = dict(matched[0])
-                first["_orders"] = {f"o{i}": o for i, b in enumerate(matched) for o in b["_orders"].values()}
-                matched = [first]
-            findings += [Finding(rule, b) for b in matched]
-        return findings
+            for index, rule in group.members:
+                condition = rule.condition
+                matched = [b for b in bindings if condition(b)]
+                if not matched:
+                    continue
+                if rule.combine and len(matched) > 1:
+                    first = dict(matched[0])
+                    first["_orders"] = {
+                        f"o{i}": o for i, b in enumerate(matched) for o in b["_orders"].values()
+                    }
+                    matched = [first]
+                hits.append((index, rule, matched))
+        if len(hits) > 1:
+            hits.sort(key=_first)
+        return [Finding(rule, b) for _index, rule, matched in hits for b in matched]
 
     def by_id(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
+
+
+_first = itemgetter(0)
 
 
 def _binds_alike(one: Rule, other: Rule) -> bool:
