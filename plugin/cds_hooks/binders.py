@@ -1,7 +1,7 @@
 """Binders: how a rule's `match.kind` turns the request's facts into bindings its condition tests.
 
 Each binder declares the fact names it provides (checked against conditions and templates at load)
-and yields one binding per thing a card could be about: an order, a pair of orders, a code's units,
+and returns one binding per thing a card could be about: an order, a pair of orders, a code's units,
 the request's payer, a prefetch key that could not be had. The arithmetic lives here; what counts as
 a problem, and what the card says, lives in the rule data.
 """
@@ -9,13 +9,13 @@ a problem, and what the card says, lives in the rule data.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from plugin.cds_hooks.conditions import Binding, RuleError, fields_of
 from plugin.cds_hooks.content import NO_COUNTERPART, AgeBands, Documentation
-from plugin.cds_hooks.dates import age_range
+from plugin.cds_hooks.dates import age_bounds, age_text
 from plugin.cds_hooks.facts import Facts, Order, is_emergent
 from plugin.cds_hooks.fhir import as_dict, as_list, as_str, codings, contained
 from plugin.cds_hooks.tables import Tables
@@ -38,7 +38,7 @@ class Context:
 class Binder:
     kind: str
     fields: set[str]
-    bind: Callable[[Facts, Context, Any], Iterator[Binding]]
+    bind: Callable[[Facts, Context, Any], list[Binding]]
     # The `match` parameters `bind` reads: rules with the same trigger and equal values of these bind
     # alike, so a request binds once for all of them.
     params: tuple[str, ...] = ()
@@ -79,44 +79,56 @@ def _request_view(facts: Facts) -> dict[str, Any]:
 
 
 def _base(facts: Facts, **orders: Order) -> Binding:
-    binding: Binding = {"request": _request_view(facts), "_orders": orders}
+    binding: Binding = {"request": facts.memo.get("request") or _request_view(facts), "_orders": orders}
     for key, order in orders.items():
-        binding[key] = order_view(order)
+        binding[key] = order.view or order_view(order)
     return binding
+
+
+def _order_base(facts: Facts, order: Order) -> Binding:
+    """_base(facts, order=order), the binding most binders start from, without the keyword packing."""
+    return {
+        "request": facts.memo.get("request") or _request_view(facts),
+        "_orders": {"order": order},
+        "order": order.view or order_view(order),
+    }
 
 
 # --- order-age -------------------------------------------------------------------------------------
 
 
-def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     bands = ctx.bands
     birth = facts.birth_date
     for order in facts.in_scope:
         split = bands.split.get(order.code)  # only codes with an age criterion
         if split is None or not rule.triggered(order.code):
             continue
-        binding = _base(facts, order=order)
+        binding = _order_base(facts, order)
         binding["code"] = split.view
         binding["counterpart"] = NO_COUNTERPART
-        ages = age_range(birth, order.service_date) if birth else None
+        ages = age_bounds(birth, order.service_date) if birth else None
         issue = facts.birth_date_issue
         if birth and ages is None:
             issue = f"the birth date {birth.text} is after the date of service {order.service_date.text}"
+        low, high = ages or (None, None)
         binding["age"] = {
             "known": ages is not None,
-            "low": ages.low if ages else None,
-            "high": ages.high if ages else None,
-            "text": ages.text if ages else None,
+            "low": low,
+            "high": high,
+            "text": age_text(low, high) if ages else None,
             "issue": issue,
             "birth_date": birth.text if birth else None,
             "precise": bool(birth and birth.precise and order.service_date.precise),
         }
         if ages is not None:
             for target, view in split.counterparts:
-                if bands.fits(target, ages.low, ages.high) == "fits":
+                if bands.fits(target, low, high) == "fits":
                     binding["counterpart"] = view
                     break
-        yield binding
+        found.append(binding)
+    return found
 
 
 # --- order-documentation ---------------------------------------------------------------------------
@@ -216,8 +228,10 @@ def _evidence(evidence: Any, where: str) -> Evidence | None:
 @dataclass(frozen=True)
 class DocumentationElement:
     display: str
-    head: str  # the table row up to the "shown by" cell
+    shown_head: str  # the table row up to where the "shown by" cell says where
+    missing_head: str  # the table row up to the note, for an element not shown
     tail: tuple[str, ...]  # the rest of the row, split where the note names {order.code}
+    missing_row: str | None  # the whole row for an element not shown, when the note names no order
     evidence: tuple[Evidence, ...]
 
 
@@ -234,11 +248,14 @@ def prepare_documentation(params: dict[str, Any], ctx: Context, where: str) -> l
             raise RuleError(f"{here}: needs a code, and a note and shownBy list if any")
         display = ctx.documentation.elements.get(code, code)
         checks = (_evidence(e, here) for e in shown_by)
+        tail = tuple(f" | {note} |".split("{order.code}"))
         table.append(
             DocumentationElement(
                 display=display,
-                head=f"| {display} | ",
-                tail=tuple(f" | {note} |".split("{order.code}")),
+                shown_head=f"| {display} | yes: ",
+                missing_head=f"| {display} | not yet",
+                tail=tail,
+                missing_row=f"| {display} | not yet{tail[0]}" if len(tail) == 1 else None,
                 evidence=tuple(c for c in checks if c is not None),
             )
         )
@@ -248,7 +265,22 @@ def prepare_documentation(params: dict[str, Any], ctx: Context, where: str) -> l
 DOCUMENTATION_HEADER = "| Element | Shown by the order context | Note |\n|---|---|---|\n"
 
 
-def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def _condition_hints(facts: Facts) -> list[str]:
+    """The first coding of each of the first five active conditions, as "code display"."""
+    hints = []
+    for condition in facts.conditions[:5]:
+        concept = condition.get("code")
+        if not isinstance(concept, dict):
+            continue
+        for coding in as_list(concept.get("coding")):
+            if isinstance(coding, dict):
+                hints.append(f"{coding.get('code')} {coding.get('display') or ''}".strip())
+                break
+    return hints
+
+
+def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     docs = ctx.documentation
     table: list[DocumentationElement] = rule.prepared
     texts: dict[int, str] = {}  # each order's text, read once however many elements look at it
@@ -263,25 +295,24 @@ def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[
                 where = evidence(order, facts, texts)
                 if where:
                     break
+            tail = element.tail
             if where:
                 shown.append(element.display)
+                rows.append(
+                    element.shown_head + where + (tail[0] if len(tail) == 1 else order.code.join(tail))
+                )
             else:
                 missing.append(element.display)
-            tail = element.tail[0] if len(element.tail) == 1 else order.code.join(element.tail)
-            rows.append(element.head + ("yes: " + where if where else "not yet") + tail)
+                rows.append(element.missing_row or element.missing_head + order.code.join(tail))
         if request is None:
-            conditions = [
-                f"{coding.get('code')} {coding.get('display') or ''}".strip()
-                for condition in facts.conditions[:5]
-                for coding in codings(condition.get("code"))[:1]
-            ]
+            conditions = _condition_hints(facts)
             form_id = docs.questionnaire_id or QUESTIONNAIRE_ID
             request = {
                 "questionnaire": f"{facts.base_url}/fhir/Questionnaire/{form_id}",
                 "conditions": conditions,
                 "conditions_text": "; ".join(conditions) or "none",
             }
-        binding = _base(facts, order=order)
+        binding = _order_base(facts, order)
         binding["documentation"] = {
             "shown": shown,
             "missing": missing,
@@ -296,7 +327,8 @@ def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[
             "conditions_text": request["conditions_text"],
             "has_reason": bool(order.resource.get("reasonCode") or order.resource.get("reasonReference")),
         }
-        yield binding
+        found.append(binding)
+    return found
 
 
 # --- order-setting ---------------------------------------------------------------------------------
@@ -338,7 +370,8 @@ def prepare_setting(params: dict[str, Any], ctx: Context, where: str) -> Setting
     )
 
 
-def bind_order_setting(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_order_setting(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     table: SettingTable = rule.prepared
     encounter_pos = _encounter_pos(facts, table.pos_systems)
     encounter_class = as_str(as_dict(as_dict(facts.encounter).get("class")).get("code"))
@@ -368,9 +401,10 @@ def bind_order_setting(facts: Facts, ctx: Context, rule: Any) -> Iterator[Bindin
         else:
             setting = {"kind": "unknown", "pos": None, "name": None, "where": None}
         setting["class"] = encounter_class
-        binding = _base(facts, order=order)
+        binding = _order_base(facts, order)
         binding["setting"] = setting
-        yield binding
+        found.append(binding)
+    return found
 
 
 BINDERS: dict[str, Binder] = {

@@ -100,13 +100,22 @@ class AgeRange:
 
     @property
     def text(self) -> str:
-        return str(self.low) if self.low == self.high else f"{self.low} to {self.high}"
+        return age_text(self.low, self.high)
+
+
+def age_text(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def age_bounds(birth: DateRange, service: DateRange) -> tuple[int, int] | None:
+    """(youngest, oldest) whole-year age consistent with both ranges; None when birth is after the
+    date of service."""
+    if birth.low > service.high:
+        return None
+    return max(0, age_on(birth.high, service.low)), age_on(birth.low, service.high)
 
 
 def age_range(birth: DateRange, service: DateRange) -> AgeRange | None:
     """Every age consistent with both ranges; None when birth is after the date of service."""
-    if birth.low > service.high:
-        return None
-    youngest = max(0, age_on(birth.high, service.low))
-    oldest = age_on(birth.low, service.high)
-    return AgeRange(youngest, oldest)
+    bounds = age_bounds(birth, service)
+    return AgeRange(*bounds) if bounds else None

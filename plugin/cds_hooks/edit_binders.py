@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from plugin.cds_hooks.binders import BINDERS, ORDER_FIELDS, REQUEST_FIELDS, Binder, Context, _base
+from plugin.cds_hooks.binders import (
+    BINDERS,
+    ORDER_FIELDS,
+    REQUEST_FIELDS,
+    Binder,
+    Context,
+    _base,
+    _order_base,
+)
 from plugin.cds_hooks.conditions import Binding, fields_of
 from plugin.cds_hooks.facts import Facts, Order
 
@@ -18,7 +25,8 @@ def or_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     meanings = ctx.tables.files.get("ncci-ptp-practitioner", {}).get("modifierIndicators", {})
     for first in facts.orders:
         for second in facts.orders:
@@ -42,16 +50,18 @@ def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
                 "bypass_text": or_list(bypass),
                 "note": row.get("note"),
             }
-            yield binding
+            found.append(binding)
+    return found
 
 
-def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     for order in facts.in_scope:
         row = ctx.tables.add_ons.get(order.code)
         if row is None or not rule.triggered(order.code):
             continue
         others = sorted({o.code for o in facts.orders if o is not order})
-        binding = _base(facts, order=order)
+        binding = _order_base(facts, order)
         binding["addon"] = {
             "code": order.code,
             "primaries": row["primaries"],
@@ -60,10 +70,12 @@ def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
             "others": others,
             "note": row.get("note"),
         }
-        yield binding
+        found.append(binding)
+    return found
 
 
-def bind_mue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_mue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     meanings = ctx.tables.files.get("ncci-mue", {}).get("mai", {})
     by_code: dict[str, list[Order]] = {}
     for order in facts.orders:
@@ -72,7 +84,7 @@ def bind_mue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
         row = ctx.tables.mue.get(code)
         if row is None or not rule.triggered(code) or not any(o.selected for o in orders):
             continue
-        binding = _base(facts, order=orders[0])
+        binding = _order_base(facts, orders[0])
         if len(orders) > 1:
             # Every order of the code adds to the units, so the card concerns all of them.
             binding["_orders"].update({f"order{i}": o for i, o in enumerate(orders[1:], start=1)})
@@ -86,7 +98,8 @@ def bind_mue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
             "refs": [o.ref or "no id" for o in orders],
             "order_count": len(orders),
         }
-        yield binding
+        found.append(binding)
+    return found
 
 
 BINDERS.update(

@@ -203,29 +203,35 @@ def _birth_date(patient: dict[str, Any] | None) -> tuple[DateRange | None, str |
     return parsed, None
 
 
+def _coverage_order(coverage: dict[str, Any]) -> int:
+    return coverage.get("order") if isinstance(coverage.get("order"), int) else 1_000_000
+
+
 def _payer(coverage_value: Any, tables: Tables) -> Payer | None:
     active = [c for c in resources(coverage_value, "Coverage") if c.get("status") in (None, "active")]
     if not active:
         return None
-    active.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 1_000_000)
+    if len(active) > 1:
+        active.sort(key=_coverage_order)
     coverage = active[0]
-    texts = []
+    # The words that name the payer, in order: each payor's display, identifier value and contained
+    # Organization name, then each class name (empty or non-text values skipped).
+    found: list[Any] = []
     for payor in as_list(coverage.get("payor")):
-        payor = as_dict(payor)
-        texts += [
-            as_str(payor.get("display")) or "",
-            as_str(as_dict(payor.get("identifier")).get("value")) or "",
-        ]
+        if not isinstance(payor, dict):
+            continue
+        found.append(payor.get("display"))
+        found.append(as_dict(payor.get("identifier")).get("value"))
         organization = contained(coverage, payor)
         if organization:
-            texts.append(as_str(organization.get("name")) or "")
-    texts += [as_str(as_dict(c).get("name")) or "" for c in as_list(coverage.get("class"))]
-    text = " | ".join(t for t in texts if t)
+            found.append(organization.get("name"))
+    found += [c.get("name") for c in as_list(coverage.get("class")) if isinstance(c, dict)]
+    texts = [t for t in found if isinstance(t, str) and t]
+    text = " | ".join(texts)
     payer = tables.classify_payer(text)
-    name = next((t for t in texts if t), "the payer on file")
     return Payer(
         kind=payer["kind"] if payer else None,
-        name=payer["name"] if payer else name,
+        name=payer["name"] if payer else (texts[0] if texts else "the payer on file"),
         matched=text,
         coverage_ref=reference_of(coverage),
         coverage=coverage,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +12,7 @@ from plugin.cds_hooks.binders import (
     Binder,
     Context,
     _base,
+    _order_base,
     emergent_text,
 )
 from plugin.cds_hooks.conditions import Binding, fields_of
@@ -112,10 +112,11 @@ def _build_indicator_table(codes: list[str], ctx: Context) -> str:
     return "\n".join(lines)
 
 
-def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     orders = [o for o in facts.family_in_scope if rule.triggered(o.code)]
     if not orders:
-        return
+        return found
     table: PayerTable = rule.prepared
     codes = sorted({o.code for o in orders})
     urgency = emergent_text(facts)
@@ -126,27 +127,32 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
     binding["urgency"] = urgency
     binding["pa"] = {"label": table.pa_label, "advice": table.advice[urgency]}
     binding["indicators"] = {"table": _indicator_table(codes, ctx)}
-    yield binding
+    found.append(binding)
+    return found
 
 
-def bind_coverage_information(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_coverage_information(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     if facts.payer is None:
-        return
+        return found
     for order in facts.family_in_scope:
         if not rule.triggered(order.code) or order.ref is None:
             continue
-        binding = _base(facts, order=order)
+        binding = _order_base(facts, order)
         binding["payer"] = _payer_view(facts, rule.prepared)
         binding["urgency"] = emergent_text(facts, order)
-        yield binding
+        found.append(binding)
+    return found
 
 
-def bind_prefetch_issue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_prefetch_issue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     affects = rule.params.get("affects", {})
     for key, reason in sorted(facts.prefetch_issues.items()):
         binding = _base(facts)
         binding["issue"] = {"key": key, "reason": reason, "affects": affects.get(key, "some advice")}
-        yield binding
+        found.append(binding)
+    return found
 
 
 BINDERS.update(

@@ -9,7 +9,7 @@ binder provides, so a broken rule file stops the app at start-up with the file a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -184,7 +184,7 @@ class BindGroup:
     """Rules that bind alike (same binder, trigger and the parameters it reads): a request binds once
     for all of them, and each member's condition reads those bindings. Members keep their file index."""
 
-    bind: Callable[[Facts, Context, Rule], Iterator[Binding]]
+    bind: Callable[[Facts, Context, Rule], list[Binding]]
     first: Rule
     members: tuple[tuple[int, Rule], ...]
 
@@ -211,17 +211,20 @@ class RuleSet:
         return plan
 
     def evaluate(self, facts: Facts) -> list[Finding]:
-        """Findings in rule file order, and for each rule in the order its binder yields bindings."""
+        """Findings in rule file order, and for each rule in the order its binder returns bindings."""
         plan = self.plan.get(facts.hook) or self._plan(facts.hook)
         context = self.context
         hits: list[tuple[int, Rule, list[Binding]]] = []
         for group in plan:
-            bindings = list(group.bind(facts, context, group.first))
+            bindings = group.bind(facts, context, group.first)
             if not bindings:
                 continue
             for index, rule in group.members:
                 condition = rule.condition
-                matched = [b for b in bindings if condition(b)]
+                matched: list[Binding] = []
+                for binding in bindings:
+                    if condition(binding):
+                        matched.append(binding)  # noqa: PERF401 - a loop costs less than a list comprehension here
                 if not matched:
                     continue
                 if rule.combine and len(matched) > 1:
