@@ -80,10 +80,16 @@ def bind_mue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     by_code: dict[str, list[Order]] = {}
     for order in facts.orders:
         by_code.setdefault(order.code, []).append(order)
+    mue = ctx.tables.mue
     for code, orders in by_code.items():
-        row = ctx.tables.mue.get(code)
-        if row is None or not rule.triggered(code) or not any(o.selected for o in orders):
+        row = mue.get(code)
+        if row is None or not rule.triggered(code):
             continue
+        for order in orders:
+            if order.selected:
+                break
+        else:
+            continue  # no order of the code is in scope
         binding = _order_base(facts, orders[0])
         if len(orders) > 1:
             # Every order of the code adds to the units, so the card concerns all of them.

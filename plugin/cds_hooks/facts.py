@@ -28,7 +28,8 @@ from plugin.cds_hooks.fhir import (
 )
 from plugin.cds_hooks.tables import Tables
 
-EMERGENT_PRIORITIES = {"stat", "asap", "urgent"}
+EMERGENT_PRIORITIES = frozenset({"stat", "asap", "urgent"})
+ROUTINE_PRIORITIES = frozenset({"routine"})
 
 
 @dataclass
@@ -282,6 +283,6 @@ def is_emergent(facts: Facts, order: Order | None = None) -> bool | None:
     encounter_class = as_dict(as_dict(facts.encounter).get("class")).get("code")
     if priorities & EMERGENT_PRIORITIES or encounter_class == "EMER":
         return True
-    if priorities and priorities <= {"routine"}:
+    if priorities and priorities <= ROUTINE_PRIORITIES:
         return False
     return None

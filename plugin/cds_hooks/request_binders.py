@@ -36,6 +36,7 @@ class PayerTable:
     policies: dict[str, tuple[Any, Any, list[str]]]
     pa_label: Any
     advice: dict[str, str]  # urgency text -> the prior-authorization advice for it
+    indicator_rows: dict[str, str]  # code -> its line of the Medicare indicator table
 
 
 _NO_POLICY: tuple[Any, Any, list[str]] = (None, None, [])
@@ -57,7 +58,13 @@ def prepare_payer(params: dict[str, Any], ctx: Context, where: str) -> PayerTabl
         "planned": [pa.get("planned")],
         "urgency not stated": [pa.get("emergent"), pa.get("planned")],
     }
-    return PayerTable(policies, pa.get("label"), {k: " ".join(a for a in v if a) for k, v in advice.items()})
+    pfs_codes = ctx.tables.files.get("medicare-pfs-indicators", {}).get("codes", {})
+    return PayerTable(
+        policies,
+        pa.get("label"),
+        {k: " ".join(a for a in v if a) for k, v in advice.items()},
+        {code: _indicator_row(code, ctx) for code in pfs_codes},
+    )
 
 
 def _payer_view(facts: Facts, table: PayerTable) -> dict[str, Any]:
@@ -80,36 +87,32 @@ def _payer_view(facts: Facts, table: PayerTable) -> dict[str, Any]:
     return view
 
 
-def _indicator_table(codes: list[str], ctx: Context) -> str:
-    """The Medicare indicator table for these codes; the facts tables never change after load, so a
-    table once built is kept with them (a bounded number of code combinations)."""
-    cache = ctx.tables.memo.setdefault("indicator-tables", {})
-    key = tuple(codes)
-    table = cache.get(key)
-    if table is None:
-        table = _build_indicator_table(codes, ctx)
-        if len(cache) < 1024:
-            cache[key] = table
-    return table
+INDICATOR_HEADER = (
+    "| Code | "
+    + " | ".join(title for _, title in INDICATOR_COLUMNS)
+    + " |\n"
+    + "|---" * (len(INDICATOR_COLUMNS) + 1)
+    + "|"
+)
 
 
-def _build_indicator_table(codes: list[str], ctx: Context) -> str:
+def _indicator_table(codes: list[str], table: PayerTable, ctx: Context) -> str:
+    """The Medicare indicator table for these codes (each snapshot code's line built at load)."""
+    rows = table.indicator_rows
+    return "\n".join([INDICATOR_HEADER, *(rows.get(code) or _indicator_row(code, ctx) for code in codes)])
+
+
+def _indicator_row(code: str, ctx: Context) -> str:
     pfs = ctx.tables.files.get("medicare-pfs-indicators", {})
     meanings, rows = pfs.get("meanings", {}), pfs.get("codes", {})
-    header = "| Code | " + " | ".join(title for _, title in INDICATOR_COLUMNS) + " |"
-    lines = [header, "|---" * (len(INDICATOR_COLUMNS) + 1) + "|"]
-    for code in codes:
-        row = rows.get(code, {})
-        cells = []
-        for key, _title in INDICATOR_COLUMNS:
-            value = row.get(key)
-            cells.append(
-                f"{value}: {meanings.get(key, {}).get(value, '')}".rstrip(": ")
-                if value
-                else "not in snapshot"
-            )
-        lines.append(f"| {code} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    row = rows.get(code, {})
+    cells = []
+    for key, _title in INDICATOR_COLUMNS:
+        value = row.get(key)
+        cells.append(
+            f"{value}: {meanings.get(key, {}).get(value, '')}".rstrip(": ") if value else "not in snapshot"
+        )
+    return f"| {code} | " + " | ".join(cells) + " |"
 
 
 def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
@@ -118,7 +121,7 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     if not orders:
         return found
     table: PayerTable = rule.prepared
-    codes = sorted({o.code for o in orders})
+    codes = sorted({o.code for o in orders}) if len(orders) > 1 else [orders[0].code]
     urgency = emergent_text(facts)
     binding = _base(facts)
     binding["_orders"] = {f"order{i}": o for i, o in enumerate(orders)}
@@ -126,7 +129,7 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     binding["orders"] = {"codes": codes, "labels": [o.label for o in orders]}
     binding["urgency"] = urgency
     binding["pa"] = {"label": table.pa_label, "advice": table.advice[urgency]}
-    binding["indicators"] = {"table": _indicator_table(codes, ctx)}
+    binding["indicators"] = {"table": _indicator_table(codes, table, ctx)}
     found.append(binding)
     return found
 

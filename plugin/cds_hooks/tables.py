@@ -63,8 +63,6 @@ class Tables:
     add_ons: dict[str, dict[str, Any]] = field(default_factory=dict)
     mue: dict[str, dict[str, Any]] = field(default_factory=dict)
     payer_patterns: list[tuple[dict[str, Any], re.Pattern[str]]] = field(default_factory=list)
-    # Text derived from the tables and kept with them (they do not change after load).
-    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def ptp_edit(self, column1: str, column2: str) -> dict[str, Any] | None:
         """The PTP row for the pair (column1, column2), preferring explicit listings over ranges."""
