@@ -138,32 +138,32 @@ def _order_text(order: Order) -> str:
     """The order's words (code text and displays, orderDetail, notes, patient instruction), in order."""
     resource = order.resource
     parts: list[str] = []
-    _concept_texts(resource.get("code"), parts)
-    for detail in as_list(resource.get("orderDetail")):
-        _concept_texts(detail, parts)
-    parts.extend(
-        text
-        for note in as_list(resource.get("note"))
-        if isinstance(note, dict) and isinstance(text := note.get("text"), str) and text
-    )
+    details = resource.get("orderDetail")
+    for concept in [resource.get("code"), *(details if isinstance(details, list) else ())]:
+        # A CodeableConcept's human text: its text, then each coding's display.
+        if not isinstance(concept, dict):
+            continue
+        text = concept.get("text")
+        if isinstance(text, str) and text:
+            parts.append(text)
+        coding = concept.get("coding")
+        if isinstance(coding, list):
+            parts.extend(
+                display
+                for c in coding
+                if isinstance(c, dict) and isinstance(display := c.get("display"), str) and display
+            )
+    notes = resource.get("note")
+    if isinstance(notes, list):
+        parts.extend(
+            text
+            for note in notes
+            if isinstance(note, dict) and isinstance(text := note.get("text"), str) and text
+        )
     instruction = resource.get("patientInstruction")
     if isinstance(instruction, str) and instruction:
         parts.append(instruction)
     return " ".join(parts)
-
-
-def _concept_texts(concept: Any, parts: list[str]) -> None:
-    """Append a CodeableConcept's human text: its text, then each coding's display."""
-    if not isinstance(concept, dict):
-        return
-    text = concept.get("text")
-    if isinstance(text, str) and text:
-        parts.append(text)
-    parts.extend(
-        display
-        for coding in as_list(concept.get("coding"))
-        if isinstance(coding, dict) and isinstance(display := coding.get("display"), str) and display
-    )
 
 
 # Where the order context shows a documentation element: (order, facts, order texts) -> where, or None.
