@@ -382,12 +382,12 @@ def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
     plan: CoveragePlan = rule.action_plan
     fixed, reason = plan.by_payer.get(facts.payer.kind or "", plan.by_payer["default"])
     parts = [
-        _sub("coverage", "valueReference", {"reference": facts.payer.coverage_ref}),
+        {"url": "coverage", "valueReference": {"reference": facts.payer.coverage_ref}},
         *fixed,
-        _sub("billingCode", "valueCoding", {"system": CPT, "code": order.code}),
+        {"url": "billingCode", "valueCoding": {"system": CPT, "code": order.code}},
         reason,
-        _sub("date", "valueDate", facts.request_date.isoformat()),
-        _sub("coverage-assertion-id", "valueString", new_uuid()),
+        {"url": "date", "valueDate": facts.request_date.isoformat()},
+        {"url": "coverage-assertion-id", "valueString": new_uuid()},
     ]
     resource = dict(order.resource)  # shallow: only `extension` is replaced, by a new list
     extensions = [

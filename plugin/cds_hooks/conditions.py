@@ -96,6 +96,7 @@ _ORDERED: dict[str, Callable[[Any, Any], bool]] = {
     "ge": _ordered(lambda a, b: a >= b),
 }
 _EQUALITY = {"eq": "==", "ne": "!="}
+_SYMBOL = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _EMPTY = (None, "", [], {})
 
 
@@ -125,7 +126,10 @@ def _condition_source(expr: Any, fields: set[str], where: str, env: dict[str, An
             return f"_contains({right}, {left})"
         if op in _EQUALITY:
             return f"({left} {_EQUALITY[op]} {right})"
-        return f"{_constant(env, _ORDERED[op])}({left}, {right})"
+        # Two numbers (not bools) compare directly; anything else goes through the null-safe compare.
+        fallback = f"{_constant(env, _ORDERED[op])}({left}, {right})"
+        numbers = f"(_l := {left}).__class__ in _NUMBER and (_r := {right}).__class__ in _NUMBER"
+        return f"(_l {_SYMBOL[op]} _r if {numbers} else {fallback})"
     raise RuleError(f"{where}: unknown operator {op!r}")
 
 
@@ -133,6 +137,7 @@ def _function(body: str, env: dict[str, Any]) -> Callable[[Binding], Any]:
     namespace: dict[str, Any] = {
         **env,
         "_EMPTY": _EMPTY,
+        "_NUMBER": (int, float),
         "_contains": _contains,
         "_lookup_parts": _lookup_parts,
         "_format": format_value,
@@ -188,8 +193,10 @@ def compile_template(text: str) -> Template:
         if match.start() > last:
             terms.append(_constant(env, text[last : match.start()]))
         value = _fact_source(match.group(1), env)
-        # format_value(s) is s for a str, the common case: skip the call for it.
-        terms.append(f"(_s if (_s := {value}).__class__ is str else _format(_s))")
+        # format_value is the text itself for a str and str() for an int: skip the call for those.
+        terms.append(
+            f"(_s if (_s := {value}).__class__ is str else str(_s) if _s.__class__ is int else _format(_s))"
+        )
         last = match.end()
     if not terms:
         return lambda _b: text

@@ -25,9 +25,19 @@ def or_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1]
 
 
+def prepare_ptp(params: dict[str, Any], ctx: Context, where: str) -> dict[str, str]:
+    """What each PTP modifier indicator means."""
+    return ctx.tables.files.get("ncci-ptp-practitioner", {}).get("modifierIndicators", {})
+
+
+def prepare_mue(params: dict[str, Any], ctx: Context, where: str) -> dict[str, str]:
+    """What each MUE adjudication indicator (MAI) means."""
+    return ctx.tables.files.get("ncci-mue", {}).get("mai", {})
+
+
 def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     found: list[Binding] = []
-    meanings = ctx.tables.files.get("ncci-ptp-practitioner", {}).get("modifierIndicators", {})
+    meanings: dict[str, str] = rule.prepared
     for first in facts.orders:
         for second in facts.orders:
             if first is second or not (first.selected or second.selected):
@@ -76,7 +86,7 @@ def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
 
 def bind_mue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     found: list[Binding] = []
-    meanings = ctx.tables.files.get("ncci-mue", {}).get("mai", {})
+    meanings: dict[str, str] = rule.prepared
     by_code: dict[str, list[Order]] = {}
     for order in facts.orders:
         by_code.setdefault(order.code, []).append(order)
@@ -133,6 +143,7 @@ BINDERS.update(
                 ]
             ),
             bind_ptp,
+            prepare=prepare_ptp,
         ),
         "add-on": Binder(
             "add-on",
@@ -158,6 +169,7 @@ BINDERS.update(
                 ]
             ),
             bind_mue,
+            prepare=prepare_mue,
         ),
     }
 )

@@ -254,7 +254,7 @@ def build_facts(
     patient = prefetch.get("patient") if is_resource(prefetch.get("patient"), "Patient") else None
     birth_date, birth_issue = _birth_date(patient)
     encounter = prefetch.get("encounter") if is_resource(prefetch.get("encounter"), "Encounter") else None
-    conditions = list(resources(prefetch.get("conditions"), "Condition"))
+    conditions = resources(prefetch.get("conditions"), "Condition")
     consents = [
         c for c in resources(prefetch.get("consents"), "Consent") if c.get("status") in (None, "active")
     ]

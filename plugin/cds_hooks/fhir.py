@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -26,16 +25,15 @@ def is_resource(value: Any, resource_type: str | None = None) -> bool:
     return resource_type is None or value["resourceType"] == resource_type
 
 
-def resources(value: Any, resource_type: str | None = None) -> Iterator[dict[str, Any]]:
+def resources(value: Any, resource_type: str | None = None) -> list[dict[str, Any]]:
     """The resources in a searchset Bundle (match entries only) or a single resource."""
     if not isinstance(value, dict):
-        return
+        return []
     own_type = value.get("resourceType")
     if own_type == "Bundle" and resource_type != "Bundle":
         entries = value.get("entry")
-        if not isinstance(entries, list):
-            return
-        for entry in entries:
+        found = []
+        for entry in entries if isinstance(entries, list) else ():
             if not isinstance(entry, dict):
                 continue
             search = entry.get("search")
@@ -47,9 +45,11 @@ def resources(value: Any, resource_type: str | None = None) -> Iterator[dict[str
                 and isinstance(kind := resource.get("resourceType"), str)
                 and (resource_type is None or kind == resource_type)
             ):
-                yield resource
-    elif isinstance(own_type, str) and (resource_type is None or own_type == resource_type):
-        yield value
+                found.append(resource)
+        return found
+    if isinstance(own_type, str) and (resource_type is None or own_type == resource_type):
+        return [value]
+    return []
 
 
 def outcome_messages(value: Any) -> list[str]:

@@ -166,7 +166,7 @@ def _follow_pages(bundle: dict[str, Any], settings: FetchSettings) -> dict[str, 
 def _unwrap_patient(value: Any) -> Any:
     """A Patient sent as a one-entry searchset is taken as the Patient."""
     if is_resource(value, "Bundle"):
-        patients = list(resources(value, "Patient"))
+        patients = resources(value, "Patient")
         return patients[0] if len(patients) == 1 else None
     return value
 
