@@ -133,7 +133,7 @@ class ActionPlan:
 class SuggestionPlan:
     when: Condition
     label: Template
-    is_recommended: Any  # the rule's value, or _ABSENT
+    is_recommended: tuple[Any, ...]  # (the rule's value,), or () when the rule gives none
     actions: tuple[ActionPlan, ...]
 
 
@@ -159,9 +159,6 @@ class CardPlan:
     override_reasons: list[dict[str, Any]] | None
     links: tuple[LinkPlan, ...]
     rule_ref: dict[str, Any]
-
-
-_ABSENT = object()
 
 
 def _text(text: str) -> Template:
@@ -211,7 +208,7 @@ def compile_card(rule: Rule) -> CardPlan:
         SuggestionPlan(
             when=s["_when"],
             label=_text(s["label"]),
-            is_recommended=s.get("isRecommended", _ABSENT),
+            is_recommended=(s["isRecommended"],) if "isRecommended" in s else (),
             actions=tuple(_action_plan(a) for a in s["actions"]),
         )
         for s in template.get("suggestions", [])
@@ -284,8 +281,8 @@ def _suggestions(plan: CardPlan, binding: Binding) -> list[dict[str, Any]]:
         if len(actions) != len(template.actions):
             continue
         suggestion: dict[str, Any] = {"label": template.label(binding), "uuid": new_uuid()}
-        if template.is_recommended is not _ABSENT:
-            suggestion["isRecommended"] = template.is_recommended
+        if template.is_recommended:
+            suggestion["isRecommended"] = template.is_recommended[0]
         suggestion["actions"] = actions
         out.append(suggestion)
     return out
