@@ -88,7 +88,7 @@ def test_rendering__leaves_what_was_compiled_at_load_unchanged(cds_app) -> None:
 
     assert without_ids(one) == without_ids(two)
     after = [(r.card_plan, r.action_plan, r.prepared) for r in rules]
-    assert repr(after) == repr(before)
+    assert after == before
 
 
 def test_rules_that_bind_alike__each_reads_its_own_parameters(tmp_path) -> None:
