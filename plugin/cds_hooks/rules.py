@@ -17,7 +17,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from plugin.cds_hooks import edit_binders, request_binders  # noqa: F401 - they register their binders
+from plugin.cds_hooks import (  # noqa: F401 - they register their binders
+    documentation_binder,
+    edit_binders,
+    request_binders,
+)
 from plugin.cds_hooks.binders import BINDERS, Binder, Context
 from plugin.cds_hooks.cards import compile_action, compile_card
 from plugin.cds_hooks.conditions import Binding, Condition, RuleError, check_template, compile_condition
