@@ -1,27 +1,25 @@
 """Binders: how a rule's `match.kind` turns the request's facts into bindings its condition tests.
 
 Each binder declares the fact names it provides (checked against conditions and templates at load)
-and yields one binding per thing a card could be about: an order, a pair of orders, a code's units,
+and returns one binding per thing a card could be about: an order, a pair of orders, a code's units,
 the request's payer, a prefetch key that could not be had. The arithmetic lives here; what counts as
 a problem, and what the card says, lives in the rule data.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from plugin.cds_hooks.conditions import Binding, RuleError, fields_of
-from plugin.cds_hooks.content import AgeBands, Documentation
-from plugin.cds_hooks.dates import age_range
+from plugin.cds_hooks.conditions import Binding, fields_of
+from plugin.cds_hooks.content import NO_COUNTERPART, AgeBands, Documentation
+from plugin.cds_hooks.dates import age_bounds, age_text
 from plugin.cds_hooks.facts import Facts, Order, is_emergent
-from plugin.cds_hooks.fhir import as_dict, as_list, as_str, codings, contained, text_of
+from plugin.cds_hooks.fhir import as_dict, as_list, as_str, codings, contained
 from plugin.cds_hooks.tables import Tables
 
 ORDER_FIELDS = ["ref", "code", "display", "label", "type", "date", "date_source", "quantity", "priority"]
-QUESTIONNAIRE_ID = "ecmo-cannulation-note"
 REQUEST_FIELDS = ["hook", "date", "several_orders"]
 
 
@@ -38,7 +36,12 @@ class Context:
 class Binder:
     kind: str
     fields: set[str]
-    bind: Callable[[Facts, Context, Any], Iterator[Binding]]
+    bind: Callable[[Facts, Context, Any], list[Binding]]
+    # The `match` parameters `bind` reads: rules with the same trigger and equal values of these bind
+    # alike, so a request binds once for all of them.
+    params: tuple[str, ...] = ()
+    # Work done once per rule when it loads: (match parameters, context, where) -> rule.prepared.
+    prepare: Callable[[dict[str, Any], Context, str], Any] | None = None
 
 
 def order_view(order: Order) -> dict[str, Any]:
@@ -74,150 +77,56 @@ def _request_view(facts: Facts) -> dict[str, Any]:
 
 
 def _base(facts: Facts, **orders: Order) -> Binding:
-    binding: Binding = {"request": _request_view(facts), "_orders": orders}
+    binding: Binding = {"request": facts.memo.get("request") or _request_view(facts), "_orders": orders}
     for key, order in orders.items():
-        binding[key] = order_view(order)
+        binding[key] = order.view or order_view(order)
     return binding
+
+
+def _order_base(facts: Facts, order: Order) -> Binding:
+    """_base(facts, order=order), the binding most binders start from, without the keyword packing."""
+    return {
+        "request": facts.memo.get("request") or _request_view(facts),
+        "_orders": {"order": order},
+        "order": order.view or order_view(order),
+    }
 
 
 # --- order-age -------------------------------------------------------------------------------------
 
 
-def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_order_age(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     bands = ctx.bands
+    birth = facts.birth_date
     for order in facts.in_scope:
-        if not rule.triggered(order.code) or not bands.has_limit(order.code):
+        split = bands.split.get(order.code)  # only codes with an age criterion
+        if split is None or not rule.triggered(order.code):
             continue
-        age_min, age_max = bands.limits.get(order.code, (None, None))
-        binding = _base(facts, order=order)
-        binding["code"] = {
-            "age_min": age_min,
-            "age_max": age_max,
-            "band": bands.band_text(order.code),
-            "display": bands.displays.get(order.code),
-        }
-        binding["counterpart"] = {"exists": False, "code": None, "display": None, "band": None}
-        birth = facts.birth_date
-        ages = age_range(birth, order.service_date) if birth else None
+        binding = _order_base(facts, order)
+        binding["code"] = split.view
+        binding["counterpart"] = NO_COUNTERPART
+        ages = age_bounds(birth, order.service_date) if birth else None
         issue = facts.birth_date_issue
         if birth and ages is None:
             issue = f"the birth date {birth.text} is after the date of service {order.service_date.text}"
+        low, high = ages or (None, None)
         binding["age"] = {
             "known": ages is not None,
-            "low": ages.low if ages else None,
-            "high": ages.high if ages else None,
-            "text": ages.text if ages else None,
+            "low": low,
+            "high": high,
+            "text": age_text(low, high) if ages else None,
             "issue": issue,
             "birth_date": birth.text if birth else None,
             "precise": bool(birth and birth.precise and order.service_date.precise),
         }
         if ages is not None:
-            for target, _band in bands.counterparts.get(order.code, []):
-                if bands.fits(target, ages.low, ages.high) == "fits":
-                    binding["counterpart"] = {
-                        "exists": True,
-                        "code": target,
-                        "display": bands.displays.get(target),
-                        "band": bands.band_text(target),
-                    }
+            for target, view in split.counterparts:
+                if bands.fits(target, low, high) == "fits":
+                    binding["counterpart"] = view
                     break
-        yield binding
-
-
-# --- order-documentation ---------------------------------------------------------------------------
-
-
-def _order_text(order: Order) -> str:
-    resource = order.resource
-    parts = [text_of(resource.get("code"))]
-    parts += [text_of(d) for d in as_list(resource.get("orderDetail"))]
-    parts += [as_str(as_dict(n).get("text")) or "" for n in as_list(resource.get("note"))]
-    parts.append(as_str(resource.get("patientInstruction")) or "")
-    return " ".join(p for p in parts if p)
-
-
-def _shown_by(evidence: dict[str, Any], order: Order, facts: Facts, texts: dict[int, str]) -> str | None:
-    """Where the order context shows a documentation element, or None."""
-    if "orderElement" in evidence:
-        name = evidence["orderElement"]
-        return f"{order.resource_type}.{name}" if order.resource.get(name) not in (None, "", [], {}) else None
-    if "prefetch" in evidence:
-        key = evidence["prefetch"]
-        found = {"consents": facts.consents, "conditions": facts.conditions}.get(key)
-        return f"an active {evidence.get('resource', key)} on file" if found else None
-    if "draftOrderCodes" in evidence:
-        codes = set(evidence["draftOrderCodes"])
-        hits = sorted({o.code for o in facts.orders if o.code in codes})
-        return f"draft order {', '.join(hits)}" if hits else None
-    if "orderText" in evidence:
-        text = texts.get(id(order))
-        if text is None:
-            text = texts[id(order)] = _order_text(order)
-        return "the order text" if evidence["_pattern"].search(text) else None
-    if evidence.get("otherDraftOrders"):
-        others = sorted({o.code for o in facts.orders if o is not order})
-        return f"draft orders {', '.join(others)}" if others else None
-    if evidence.get("orderCode"):
-        return f"the ordered code {order.code}"
-    return None
-
-
-def compile_elements(elements: Any, where: str) -> list[dict[str, Any]]:
-    if not isinstance(elements, list) or not elements:
-        raise RuleError(f"{where}: order-documentation needs a non-empty `elements` list")
-    for element in elements:
-        for evidence in element.get("shownBy", []):
-            if "orderText" in evidence:
-                try:
-                    evidence["_pattern"] = re.compile(evidence["orderText"], re.IGNORECASE)
-                except re.error as exc:
-                    raise RuleError(
-                        f"{where}: bad orderText pattern {evidence['orderText']!r}: {exc}"
-                    ) from exc
-    return elements
-
-
-def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
-    docs = ctx.documentation
-    texts: dict[int, str] = {}  # each order's text, read once however many elements look at it
-    for order in facts.in_scope:
-        if not rule.triggered(order.code):
-            continue
-        rows, shown, missing = [], [], []
-        for element in rule.params["elements"]:
-            code = element["code"]
-            display = docs.elements.get(code, code)
-            where = next(
-                (w for e in element.get("shownBy", []) if (w := _shown_by(e, order, facts, texts))), None
-            )
-            note = element.get("note", "").replace("{order.code}", order.code)
-            if where:
-                shown.append(display)
-            else:
-                missing.append(display)
-            rows.append(f"| {display} | {'yes: ' + where if where else 'not yet'} | {note} |")
-        conditions = [
-            f"{coding.get('code')} {coding.get('display') or ''}".strip()
-            for condition in facts.conditions[:5]
-            for coding in codings(condition.get("code"))[:1]
-        ]
-        form_id = docs.questionnaire_id or QUESTIONNAIRE_ID
-        binding = _base(facts, order=order)
-        binding["documentation"] = {
-            "shown": shown,
-            "missing": missing,
-            # Element names can hold commas ("Cannula size, for each cannula"): listed with semicolons.
-            "missing_text": "; ".join(missing) or "none",
-            "count_shown": len(shown),
-            "count_total": len(rows),
-            "table": "| Element | Shown by the order context | Note |\n|---|---|---|\n" + "\n".join(rows),
-            "questionnaire": f"{facts.base_url}/fhir/Questionnaire/{form_id}",
-            "questionnaire_url": docs.questionnaire_url,
-            "conditions": conditions,
-            "conditions_text": "; ".join(conditions) or "none",
-            "has_reason": bool(order.resource.get("reasonCode") or order.resource.get("reasonReference")),
-        }
-        yield binding
+        found.append(binding)
+    return found
 
 
 # --- order-setting ---------------------------------------------------------------------------------
@@ -237,34 +146,63 @@ def _encounter_pos(facts: Facts, pos_systems: list[str]) -> list[str]:
     return found
 
 
-def bind_order_setting(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+@dataclass(frozen=True)
+class SettingTable:
+    """The place-of-service facts table as the setting binder reads it."""
+
+    facility: dict[str, str]
+    other_facility: frozenset[str]
+    non_facility: dict[str, str]
+    classes: dict[str, str]
+    pos_systems: list[str]
+
+
+def prepare_setting(params: dict[str, Any], ctx: Context, where: str) -> SettingTable:
     pos_table = ctx.tables.files.get("place-of-service", {})
-    facility = pos_table.get("facility", {})
-    other_facility = set(pos_table.get("facilityOtherPayers", {}).get("codes", []))
-    non_facility = pos_table.get("nonFacility", {})
-    classes = pos_table.get("encounterClasses", {})
-    encounter_pos = _encounter_pos(facts, pos_table.get("posSystems", []))
+    return SettingTable(
+        facility=pos_table.get("facility", {}),
+        other_facility=frozenset(pos_table.get("facilityOtherPayers", {}).get("codes", [])),
+        non_facility=pos_table.get("nonFacility", {}),
+        classes=pos_table.get("encounterClasses", {}),
+        pos_systems=pos_table.get("posSystems", []),
+    )
+
+
+def bind_order_setting(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
+    table: SettingTable = rule.prepared
+    encounter_pos = _encounter_pos(facts, table.pos_systems)
     encounter_class = as_str(as_dict(as_dict(facts.encounter).get("class")).get("code"))
     for order in facts.in_scope:
         if not rule.triggered(order.code):
             continue
-        setting = {"kind": "unknown", "pos": None, "name": None, "where": None, "class": encounter_class}
-        pos_list = [("ServiceRequest.locationCode", p) for p in order.pos] + [
-            ("Encounter.location", p) for p in encounter_pos
-        ]
-        if pos_list:
-            where, pos = pos_list[0]
-            kind = "facility" if pos in facility or pos in other_facility else "non-facility"
-            name = facility.get(pos) or non_facility.get(pos)
-            place = f"POS {pos}" + (f" ({name})" if name else "")
-            setting.update(kind=kind, pos=pos, name=name, where=f"{place} on {where}")
-        elif encounter_class:
-            setting.update(
-                kind=classes.get(encounter_class, "unknown"), where=f"encounter class {encounter_class}"
+        if order.pos or encounter_pos:
+            where, pos = (
+                ("ServiceRequest.locationCode", order.pos[0])
+                if order.pos
+                else (
+                    "Encounter.location",
+                    encounter_pos[0],
+                )
             )
-        binding = _base(facts, order=order)
+            kind = "facility" if pos in table.facility or pos in table.other_facility else "non-facility"
+            name = table.facility.get(pos) or table.non_facility.get(pos)
+            place = f"POS {pos}" + (f" ({name})" if name else "")
+            setting = {"kind": kind, "pos": pos, "name": name, "where": f"{place} on {where}"}
+        elif encounter_class:
+            setting = {
+                "kind": table.classes.get(encounter_class, "unknown"),
+                "pos": None,
+                "name": None,
+                "where": f"encounter class {encounter_class}",
+            }
+        else:
+            setting = {"kind": "unknown", "pos": None, "name": None, "where": None}
+        setting["class"] = encounter_class
+        binding = _order_base(facts, order)
         binding["setting"] = setting
-        yield binding
+        found.append(binding)
+    return found
 
 
 BINDERS: dict[str, Binder] = {
@@ -281,32 +219,6 @@ BINDERS: dict[str, Binder] = {
         ),
         bind_order_age,
     ),
-    "order-documentation": Binder(
-        "order-documentation",
-        fields_of(
-            [
-                ("order", ORDER_FIELDS),
-                ("request", REQUEST_FIELDS),
-                (
-                    "documentation",
-                    [
-                        "shown",
-                        "missing",
-                        "missing_text",
-                        "count_shown",
-                        "count_total",
-                        "table",
-                        "questionnaire",
-                        "questionnaire_url",
-                        "conditions",
-                        "conditions_text",
-                        "has_reason",
-                    ],
-                ),
-            ]
-        ),
-        bind_order_documentation,
-    ),
     "order-setting": Binder(
         "order-setting",
         fields_of(
@@ -317,6 +229,7 @@ BINDERS: dict[str, Binder] = {
             ]
         ),
         bind_order_setting,
+        prepare=prepare_setting,
     ),
 }
 

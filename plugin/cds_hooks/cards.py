@@ -3,19 +3,27 @@
 Every card names its rule (extension org.cpt-plugin.rule, and the closing line of the detail with the
 rule's sources and as-of dates), carries a topic Coding, and says which order it concerns when the
 request holds several (in words, and in CRD's davinci-crd.associated-resource extension).
+
+What a rule's card or action holds that no request changes (indicator, override reasons, links and
+source with constant text, topic Coding, the sources line, the system action's per-payer values) is
+built once when the rule loads (compile_card, compile_action); only the parts that read the binding
+are rendered per request. Those constant parts are shared between responses, which are only read
+(serialised) after they are built.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from plugin.cds_hooks.conditions import Binding, render
+from plugin.cds_hooks.conditions import Binding, Condition, Template, compile_template, placeholders
 from plugin.cds_hooks.facts import Facts, Order
 from plugin.cds_hooks.fhir import CPT, as_list
-from plugin.cds_hooks.rules import Finding, Rule, sources_line
 from plugin.cds_hooks.suggestions import COVERAGE_INFORMATION, recode, set_quantity
+
+if TYPE_CHECKING:
+    from plugin.cds_hooks.rules import Finding, Rule
 
 TOPIC_SYSTEM = "https://fhir.cpt-plugin.org/CodeSystem/cds-card-topic"
 OVERRIDE_SYSTEM = "https://fhir.cpt-plugin.org/CodeSystem/cds-override-reason"
@@ -28,44 +36,50 @@ TOPIC_DISPLAY = {
     "data-quality": "Data quality",
 }
 TOPIC_ORDER = list(TOPIC_DISPLAY)
+_TOPIC_RANK = {topic: i for i, topic in enumerate(TOPIC_ORDER)}
 SUMMARY_LIMIT = 139
 
 
-class _RandomPool:
-    """Random bytes for uuids, read from the OS 1 KiB at a time (uuid.uuid4 costs 2.5 us a call, most
-    of it one getrandom syscall per id). Emptied in a forked child, so workers never share ids."""
+class _IdPool:
+    """Version 4 uuids made 64 at a time from one read of the OS random source (uuid.uuid4 costs
+    2.5 us a call, most of it one getrandom syscall per id). list.pop hands each id to exactly one
+    caller without a lock; the pool is emptied in a forked child, so workers never share ids."""
 
-    SIZE = 1024
+    BATCH = 64
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.buffer = b""
-        self.offset = 0
+        self.ids: list[str] = []
 
-    def take16(self) -> bytes:
-        with self.lock:
-            if self.offset + 16 > len(self.buffer):
-                self.buffer, self.offset = os.urandom(self.SIZE), 0
-            chunk = self.buffer[self.offset : self.offset + 16]
-            self.offset += 16
-            return chunk
+    def take(self) -> str:
+        try:
+            return self.ids.pop()
+        except IndexError:
+            self.ids.extend(_format_ids(os.urandom(16 * self.BATCH).hex()))
+            return self.take()
 
     def reset(self) -> None:
-        self.lock = threading.Lock()
-        self.buffer, self.offset = b"", 0
+        self.ids = []
 
 
-_POOL = _RandomPool()
+# The high hex digit of byte 8 with its top two bits set to the RFC 4122 variant (10xx).
+_VARIANT = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
+
+
+def _format_ids(digits: str) -> list[str]:
+    """32 random hex digits per id, with the version (4) and variant digits set."""
+    return [
+        f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+        for h in (digits[i : i + 32] for i in range(0, len(digits), 32))
+    ]
+
+
+_POOL = _IdPool()
 os.register_at_fork(after_in_child=_POOL.reset)
 
 
 def new_uuid() -> str:
     """Card, suggestion and assertion ids (random, RFC 4122 version 4); tests patch this."""
-    raw = bytearray(_POOL.take16())
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return _POOL.take()
 
 
 def _absolute(url: str, base_url: str) -> str:
@@ -96,96 +110,235 @@ def _known(text: str) -> str | None:
     return None if text in ("", "unknown") else text
 
 
-def _action(template: dict[str, Any], binding: Binding) -> dict[str, Any] | None:
-    order: Order | None = binding.get("_orders", {}).get(template.get("target", "order"))
+def _constant(text: str) -> str | None:
+    """The text itself when it has no placeholders (rendered once, at load), else None."""
+    return None if placeholders(text) else text
+
+
+# --- compiled once per rule ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    type: str
+    target: str
+    description: Template
+    code: Template | None = None
+    display: Template | None = None
+    previous_display: Template | None = None
+    quantity: Template | None = None
+
+
+@dataclass(frozen=True)
+class SuggestionPlan:
+    when: Condition
+    label: Template
+    is_recommended: tuple[Any, ...]  # (the rule's value,), or () when the rule gives none
+    actions: tuple[ActionPlan, ...]
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    label: Template
+    url: Template
+
+
+@dataclass(frozen=True)
+class CardPlan:
+    indicator: str
+    summary: Template  # already cut to the summary limit
+    detail: Template
+    sections: tuple[tuple[Condition, Template], ...]
+    closing: str  # "---" and the rule's sources line
+    source: dict[str, Any] | None  # the whole source object when nothing in it reads the binding
+    source_label: Template
+    source_url: Template | None
+    topic: dict[str, Any]
+    suggestions: tuple[SuggestionPlan, ...]
+    selection_behavior: str
+    override_reasons: list[dict[str, Any]] | None
+    links: tuple[LinkPlan, ...]
+    rule_ref: dict[str, Any]
+
+
+def _text(text: str) -> Template:
+    return compile_template(text)
+
+
+def _summary_template(text: str) -> Template:
+    constant = _constant(text)
+    if constant is not None:
+        summary = _summary(constant)
+        return lambda _b: summary
+    template = compile_template(text)
+    return lambda b: _summary(template(b))
+
+
+def _action_plan(template: dict[str, Any]) -> ActionPlan:
+    kind = template["type"]
+    plan = ActionPlan(kind, template.get("target", "order"), _text(template["description"]))
+    if kind == "recode":
+        return ActionPlan(
+            kind,
+            plan.target,
+            plan.description,
+            code=_text(template["code"]),
+            display=_text(template.get("display", "")),
+            previous_display=_text(template.get("previousDisplay", "")),
+        )
+    if kind == "delete":
+        return plan
+    return ActionPlan(kind, plan.target, plan.description, quantity=_text(str(template["quantity"])))
+
+
+def compile_card(rule: Rule) -> CardPlan:
+    """The card template of a rule, with everything that no request changes built now."""
+    template = rule.card or {}
+    topic = {"system": TOPIC_SYSTEM, "code": rule.topic, "display": TOPIC_DISPLAY[rule.topic]}
+    source_template = template.get("source", {})
+    first = rule.sources[0] if rule.sources else {}
+    label = source_template.get("label")
+    source_label = _text(label) if label is not None else _literal(first.get("label", rule.title))
+    url_template = source_template.get("url")
+    url = next((s["url"] for s in rule.sources if s.get("url")), None)
+    source_url = _text(url_template) if url_template is not None else (_literal(url) if url else None)
+    fixed = all(text is None or _constant(text) is not None for text in (label, url_template))
+    source = _source_dict(source_label({}), source_url({}) if source_url else None, topic) if fixed else None
+    suggestions = tuple(
+        SuggestionPlan(
+            when=s["_when"],
+            label=_text(s["label"]),
+            is_recommended=(s["isRecommended"],) if "isRecommended" in s else (),
+            actions=tuple(_action_plan(a) for a in s["actions"]),
+        )
+        for s in template.get("suggestions", [])
+    )
+    reasons = template.get("overrideReasons")
+    return CardPlan(
+        indicator=template["indicator"],
+        summary=_summary_template(template["summary"]),
+        detail=_text(template["detail"]),
+        sections=tuple((s["_when"], _text(s["text"])) for s in template.get("sections", [])),
+        closing="---\n" + rule.sources_text,
+        source=source,
+        source_label=source_label,
+        source_url=source_url,
+        topic=topic,
+        suggestions=suggestions,
+        selection_behavior=template.get("selectionBehavior", "at-most-one"),
+        override_reasons=[
+            {"code": r["code"], "system": OVERRIDE_SYSTEM, "display": r["display"]} for r in reasons
+        ]
+        if reasons
+        else None,
+        links=tuple(LinkPlan(_text(link["label"]), _text(link["url"])) for link in template.get("links", [])),
+        rule_ref={"id": rule.id, "version": rule.version},
+    )
+
+
+def _literal(text: str) -> Template:
+    """A literal text (a source label or url from the rule's sources): never read as a template."""
+    return lambda _b: text
+
+
+def _source_dict(label: str, url: str | None, topic: dict[str, Any]) -> dict[str, Any]:
+    source: dict[str, Any] = {"label": label}
+    if url:
+        source["url"] = url
+    source["topic"] = topic
+    return source
+
+
+# --- rendered per request --------------------------------------------------------------------------
+
+
+def _action(plan: ActionPlan, binding: Binding) -> dict[str, Any] | None:
+    order: Order | None = binding.get("_orders", {}).get(plan.target)
     if order is None or order.ref is None:
         return None
-    description = render(template["description"], binding)
-    if template["type"] == "delete":
+    description = plan.description(binding)
+    if plan.type == "delete":
         return {"type": "delete", "description": description, "resourceId": order.ref}
-    if template["type"] == "recode":
-        display = _known(render(template.get("display", ""), binding))
-        previous = _known(render(template.get("previousDisplay", ""), binding))
-        code = render(template["code"], binding)
+    if plan.type == "recode":
+        assert plan.code is not None and plan.display is not None and plan.previous_display is not None
+        display = _known(plan.display(binding))
+        previous = _known(plan.previous_display(binding))
+        code = plan.code(binding)
         resource = recode(order.resource, order.code, code, display, previous)
         return {"type": "update", "description": description, "resource": resource}
-    quantity = float(render(str(template["quantity"]), binding))
+    assert plan.quantity is not None
+    quantity = float(plan.quantity(binding))
     resource = set_quantity(order.resource, int(quantity))
     return {"type": "update", "description": description, "resource": resource}
 
 
-def _suggestions(rule: Rule, binding: Binding) -> list[dict[str, Any]]:
+def _suggestions(plan: CardPlan, binding: Binding) -> list[dict[str, Any]]:
     out = []
-    for template in rule.card.get("suggestions", []) if rule.card else []:
-        if not template["_when"](binding):
+    for template in plan.suggestions:
+        if not template.when(binding):
             continue
-        actions = [a for a in (_action(t, binding) for t in template["actions"]) if a]
-        if len(actions) != len(template["actions"]):
+        actions = [a for a in (_action(t, binding) for t in template.actions) if a]
+        if len(actions) != len(template.actions):
             continue
-        suggestion: dict[str, Any] = {"label": render(template["label"], binding), "uuid": new_uuid()}
-        if "isRecommended" in template:
-            suggestion["isRecommended"] = template["isRecommended"]
+        suggestion: dict[str, Any] = {"label": template.label(binding), "uuid": new_uuid()}
+        if template.is_recommended:
+            suggestion["isRecommended"] = template.is_recommended[0]
         suggestion["actions"] = actions
         out.append(suggestion)
     return out
 
 
-def _source(rule: Rule, binding: Binding) -> dict[str, Any]:
-    template = rule.card.get("source", {}) if rule.card else {}
-    first = rule.sources[0] if rule.sources else {}
-    label = render(template["label"], binding) if "label" in template else first.get("label", rule.title)
-    url = next((s["url"] for s in rule.sources if s.get("url")), None)
-    source: dict[str, Any] = {"label": label}
-    if "url" in template:
-        url = render(template["url"], binding)
-    if url:
-        source["url"] = url
-    source["topic"] = {"system": TOPIC_SYSTEM, "code": rule.topic, "display": TOPIC_DISPLAY[rule.topic]}
-    return source
+def _source(plan: CardPlan, binding: Binding) -> dict[str, Any]:
+    if plan.source is not None:
+        return plan.source
+    url = plan.source_url(binding) if plan.source_url is not None else None
+    return _source_dict(plan.source_label(binding), url, plan.topic)
 
 
 def render_card(finding: Finding, facts: Facts) -> dict[str, Any]:
     rule, binding = finding.rule, finding.binding
-    template = rule.card or {}
+    plan: CardPlan = rule.card_plan
     orders = _orders(binding)
-    parts = [render(template["detail"], binding)]
-    parts += [render(s["text"], binding) for s in template.get("sections", []) if s["_when"](binding)]
+    parts = [plan.detail(binding)]
+    for when, text in plan.sections:
+        if when(binding):
+            parts.append(text(binding))
     if len(facts.orders) > 1 and orders:
         parts.append(
             "This card concerns "
             + _and_list([f"the {o.code} order ({o.ref or 'no id'})" for o in orders])
             + "."
         )
-    parts.append("---\n" + sources_line(rule))
+    parts = [p for p in parts if p and not p.isspace()]  # no blank paragraphs
+    parts.append(plan.closing)
     card: dict[str, Any] = {
         "uuid": new_uuid(),
-        "summary": _summary(render(template["summary"], binding)),
-        "detail": "\n\n".join(p for p in parts if p.strip()),
-        "indicator": template["indicator"],
-        "source": _source(rule, binding),
+        "summary": plan.summary(binding),
+        "detail": "\n\n".join(parts),
+        "indicator": plan.indicator,
+        "source": plan.source if plan.source is not None else _source(plan, binding),
     }
-    suggestions = _suggestions(rule, binding)
-    if suggestions:
-        card["suggestions"] = suggestions
-        card["selectionBehavior"] = template.get("selectionBehavior", "at-most-one")
-    if template.get("overrideReasons"):
-        card["overrideReasons"] = [
-            {"code": r["code"], "system": OVERRIDE_SYSTEM, "display": r["display"]}
-            for r in template["overrideReasons"]
+    if plan.suggestions:
+        suggestions = _suggestions(plan, binding)
+        if suggestions:
+            card["suggestions"] = suggestions
+            card["selectionBehavior"] = plan.selection_behavior
+    if plan.override_reasons is not None:
+        card["overrideReasons"] = plan.override_reasons
+    if plan.links:
+        card["links"] = [
+            {
+                "label": link.label(binding),
+                "url": _absolute(link.url(binding), facts.base_url),
+                "type": "absolute",
+            }
+            for link in plan.links
         ]
-    links = [
-        {
-            "label": render(link["label"], binding),
-            "url": _absolute(render(link["url"], binding), facts.base_url),
-            "type": "absolute",
-        }
-        for link in template.get("links", [])
-    ]
-    if links:
-        card["links"] = links
-    extension: dict[str, Any] = {"org.cpt-plugin.rule": {"id": rule.id, "version": rule.version}}
-    refs = list(dict.fromkeys(o.ref for o in orders if o.ref))
+    extension: dict[str, Any] = {"org.cpt-plugin.rule": plan.rule_ref}
+    refs = [o.ref for o in orders if o.ref]
     if refs:
+        if len(refs) > 1:
+            refs = list(dict.fromkeys(refs))
         extension["davinci-crd.associated-resource"] = [{"reference": r} for r in refs]
     card["extension"] = extension
     return card
@@ -195,24 +348,44 @@ def _sub(url: str, value_key: str, value: Any) -> dict[str, Any]:
     return {"url": url, value_key: value}
 
 
+@dataclass(frozen=True)
+class CoveragePlan:
+    description: Template
+    # Payer kind ("default" for any other) -> the parts between coverage and billingCode, and reason.
+    by_payer: dict[str, tuple[tuple[dict[str, Any], ...], dict[str, Any]]]
+
+
+def compile_action(rule: Rule) -> CoveragePlan:
+    """A rule's coverage-information system action, with each payer kind's fixed parts built now."""
+    action = rule.system_action or {}
+    by_payer = {}
+    for kind, values in action["byPayer"].items():
+        parts = [_sub("covered", "valueCode", values["covered"])]
+        if "pa-needed" in values:
+            parts.append(_sub("pa-needed", "valueCode", values["pa-needed"]))
+        parts += [_sub("doc-needed", "valueCode", v) for v in values.get("doc-needed", [])]
+        parts += [_sub("doc-purpose", "valueCode", v) for v in values.get("doc-purpose", [])]
+        reason = _sub("reason", "valueCodeableConcept", {"text": f"{values['reason']} {rule.sources_text}"})
+        by_payer[kind] = (tuple(parts), reason)
+    return CoveragePlan(_text(action["description"]), by_payer)
+
+
 def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
     """CRD coverage-information: the full order plus one ext-coverage-information, nothing else changed."""
     rule, binding = finding.rule, finding.binding
     order: Order | None = binding.get("_orders", {}).get("order")
     if order is None or facts.payer is None or not facts.payer.coverage_ref or rule.system_action is None:
         return None
-    by_payer = rule.system_action["byPayer"]
-    values = by_payer.get(facts.payer.kind or "", by_payer["default"])
-    parts = [_sub("coverage", "valueReference", {"reference": facts.payer.coverage_ref})]
-    parts.append(_sub("covered", "valueCode", values["covered"]))
-    if "pa-needed" in values:
-        parts.append(_sub("pa-needed", "valueCode", values["pa-needed"]))
-    parts += [_sub("doc-needed", "valueCode", v) for v in values.get("doc-needed", [])]
-    parts += [_sub("doc-purpose", "valueCode", v) for v in values.get("doc-purpose", [])]
-    parts.append(_sub("billingCode", "valueCoding", {"system": CPT, "code": order.code}))
-    parts.append(_sub("reason", "valueCodeableConcept", {"text": f"{values['reason']} {sources_line(rule)}"}))
-    parts.append(_sub("date", "valueDate", facts.request_date.isoformat()))
-    parts.append(_sub("coverage-assertion-id", "valueString", new_uuid()))
+    plan: CoveragePlan = rule.action_plan
+    fixed, reason = plan.by_payer.get(facts.payer.kind or "", plan.by_payer["default"])
+    parts = [
+        {"url": "coverage", "valueReference": {"reference": facts.payer.coverage_ref}},
+        *fixed,
+        {"url": "billingCode", "valueCoding": {"system": CPT, "code": order.code}},
+        reason,
+        {"url": "date", "valueDate": facts.request_date.isoformat()},
+        {"url": "coverage-assertion-id", "valueString": new_uuid()},
+    ]
     resource = dict(order.resource)  # shallow: only `extension` is replaced, by a new list
     extensions = [
         e
@@ -220,16 +393,12 @@ def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
         if not (isinstance(e, dict) and e.get("url") == COVERAGE_INFORMATION)
     ]
     resource["extension"] = [*extensions, {"url": COVERAGE_INFORMATION, "extension": parts}]
-    return {
-        "type": "update",
-        "description": render(rule.system_action["description"], binding),
-        "resource": resource,
-    }
+    return {"type": "update", "description": plan.description(binding), "resource": resource}
 
 
 def render_response(findings: list[Finding], facts: Facts) -> dict[str, Any]:
     cards = [render_card(f, facts) for f in findings if f.rule.card is not None]
-    cards.sort(key=lambda c: (c["indicator"] != "warning", TOPIC_ORDER.index(c["source"]["topic"]["code"])))
+    cards.sort(key=lambda c: (c["indicator"] != "warning", _TOPIC_RANK[c["source"]["topic"]["code"]]))
     actions = [a for a in (coverage_action(f, facts) for f in findings if f.rule.system_action) if a]
     response: dict[str, Any] = {"cards": cards}
     if actions:

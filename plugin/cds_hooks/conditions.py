@@ -19,7 +19,6 @@ from typing import Any
 
 Binding = dict[str, Any]
 Condition = Callable[[Binding], bool]
-Operand = Callable[[Binding], Any]
 
 
 class RuleError(ValueError):
@@ -42,23 +41,6 @@ def _lookup_parts(binding: Binding, parts: tuple[str, ...]) -> Any:
     return value
 
 
-def _getter(path: str) -> Operand:
-    """A function of the binding reading `path`, split once here rather than on every call."""
-    parts = tuple(path.split("."))
-    if len(parts) == 1:
-        (name,) = parts
-        return lambda b: b.get(name)
-    if len(parts) == 2:
-        first, second = parts
-
-        def two(b: Binding) -> Any:
-            value = b.get(first)
-            return value.get(second) if isinstance(value, dict) else None
-
-        return two
-    return lambda b: _lookup_parts(b, parts)
-
-
 def _check_fact(path: Any, fields: set[str], where: str) -> str:
     if not isinstance(path, str) or path not in fields:
         known = ", ".join(sorted(fields))
@@ -66,15 +48,33 @@ def _check_fact(path: Any, fields: set[str], where: str) -> str:
     return path
 
 
-def _operand(expr: Any, fields: set[str], where: str) -> Operand:
+# Conditions and templates are compiled to Python source once, at load, so evaluating one is a single
+# function call with inline dictionary reads rather than a tree of closures. Only fact names (checked
+# against the binder's fields, or matched by _PLACEHOLDER) appear in the source, as string literals;
+# every literal of the rule file is passed in as a named constant, never written into the source.
+
+
+def _constant(env: dict[str, Any], value: Any) -> str:
+    name = f"_c{len(env)}"
+    env[name] = value
+    return name
+
+
+def _fact_source(path: str, env: dict[str, Any]) -> str:
+    parts = path.split(".")
+    if len(parts) == 1:
+        return f"b.get({parts[0]!r})"
+    if len(parts) == 2:
+        return f"(_v.get({parts[1]!r}) if isinstance(_v := b.get({parts[0]!r}), dict) else None)"
+    return f"_lookup_parts(b, {_constant(env, tuple(parts))})"
+
+
+def _operand_source(expr: Any, fields: set[str], where: str, env: dict[str, Any]) -> str:
     if isinstance(expr, dict):
         if set(expr) != {"fact"}:
             raise RuleError(f"{where}: an operand is a literal or {{'fact': name}}, got {expr!r}")
-        return _getter(_check_fact(expr["fact"], fields, where))
-    if isinstance(expr, list):
-        values = list(expr)
-        return lambda _b: values
-    return lambda _b: expr
+        return _fact_source(_check_fact(expr["fact"], fields, where), env)
+    return _constant(env, list(expr) if isinstance(expr, list) else expr)
 
 
 def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
@@ -89,48 +89,67 @@ def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     return compare
 
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
+_ORDERED: dict[str, Callable[[Any, Any], bool]] = {
     "lt": _ordered(lambda a, b: a < b),
     "le": _ordered(lambda a, b: a <= b),
     "gt": _ordered(lambda a, b: a > b),
     "ge": _ordered(lambda a, b: a >= b),
 }
+_EQUALITY = {"eq": "==", "ne": "!="}
+_SYMBOL = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_EMPTY = (None, "", [], {})
 
 
-def compile_condition(expr: Any, fields: set[str], where: str) -> Condition:
-    """Compile a condition to a function of the binding; raises RuleError on anything unknown."""
+def _condition_source(expr: Any, fields: set[str], where: str, env: dict[str, Any]) -> str:
+    """A Python boolean expression of `b` for the condition; raises RuleError on anything unknown."""
     if expr is None or expr is True:
-        return lambda _b: True
+        return "True"
     if not isinstance(expr, dict) or len(expr) != 1:
         raise RuleError(f"{where}: a condition is an object with exactly one operator, got {expr!r}")
     ((op, arg),) = expr.items()
     if op in ("all", "any"):
         if not isinstance(arg, list) or not arg:
             raise RuleError(f"{where}: {op!r} takes a non-empty list of conditions")
-        parts = [compile_condition(a, fields, f"{where}.{op}[{i}]") for i, a in enumerate(arg)]
-        if op == "all":
-            return lambda b: all(p(b) for p in parts)
-        return lambda b: any(p(b) for p in parts)
+        parts = [_condition_source(a, fields, f"{where}.{op}[{i}]", env) for i, a in enumerate(arg)]
+        return "(" + (" and " if op == "all" else " or ").join(parts) + ")"
     if op == "not":
-        inner = compile_condition(arg, fields, f"{where}.not")
-        return lambda b: not inner(b)
+        return f"(not {_condition_source(arg, fields, f'{where}.not', env)})"
     if op == "fact":
-        getter = _getter(_check_fact(arg, fields, where))
-        return lambda b: bool(getter(b))
+        return f"bool({_fact_source(_check_fact(arg, fields, where), env)})"
     if op == "exists":
-        value = _operand(arg, fields, where)
-        return lambda b: value(b) not in (None, "", [], {})
-    if op in _COMPARE or op == "in":
+        return f"({_operand_source(arg, fields, where, env)} not in _EMPTY)"
+    if op in _ORDERED or op in _EQUALITY or op == "in":
         if not isinstance(arg, list) or len(arg) != 2:
             raise RuleError(f"{where}: {op!r} takes exactly two operands")
-        left, right = (_operand(a, fields, where) for a in arg)
+        left, right = (_operand_source(a, fields, where, env) for a in arg)
         if op == "in":
-            return lambda b: _contains(right(b), left(b))
-        compare = _COMPARE[op]
-        return lambda b: compare(left(b), right(b))
+            return f"_contains({right}, {left})"
+        if op in _EQUALITY:
+            return f"({left} {_EQUALITY[op]} {right})"
+        # Two numbers (not bools) compare directly; anything else goes through the null-safe compare.
+        fallback = f"{_constant(env, _ORDERED[op])}({left}, {right})"
+        numbers = f"(_l := {left}).__class__ in _NUMBER and (_r := {right}).__class__ in _NUMBER"
+        return f"(_l {_SYMBOL[op]} _r if {numbers} else {fallback})"
     raise RuleError(f"{where}: unknown operator {op!r}")
+
+
+def _function(body: str, env: dict[str, Any]) -> Callable[[Binding], Any]:
+    namespace: dict[str, Any] = {
+        **env,
+        "_EMPTY": _EMPTY,
+        "_NUMBER": (int, float),
+        "_contains": _contains,
+        "_lookup_parts": _lookup_parts,
+        "_format": format_value,
+    }
+    exec(f"def _compiled(b):\n    return {body}\n", namespace)  # noqa: S102 - source built above
+    return namespace["_compiled"]
+
+
+def compile_condition(expr: Any, fields: set[str], where: str) -> Condition:
+    """Compile a condition to a function of the binding; raises RuleError on anything unknown."""
+    env: dict[str, Any] = {}
+    return _function(_condition_source(expr, fields, where, env), env)
 
 
 def _contains(collection: Any, item: Any) -> bool:
@@ -162,26 +181,36 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-@functools.lru_cache(maxsize=4096)
-def _template(text: str) -> tuple[tuple[str, Operand | None], ...]:
-    """Card text split once into (literal, fact getter) pieces; rule texts are a small fixed set."""
-    pieces: list[tuple[str, Operand | None]] = []
+Template = Callable[[Binding], str]
+
+
+def compile_template(text: str) -> Template:
+    """Card text as a function of the binding: its literal pieces joined with the formatted facts."""
+    terms: list[str] = []
+    env: dict[str, Any] = {}
     last = 0
     for match in _PLACEHOLDER.finditer(text):
-        pieces.append((text[last : match.start()], _getter(match.group(1))))
+        if match.start() > last:
+            terms.append(_constant(env, text[last : match.start()]))
+        value = _fact_source(match.group(1), env)
+        # format_value is the text itself for a str and str() for an int: skip the call for those.
+        terms.append(
+            f"(_s if (_s := {value}).__class__ is str else str(_s) if _s.__class__ is int else _format(_s))"
+        )
         last = match.end()
-    pieces.append((text[last:], None))
-    return tuple(pieces)
+    if not terms:
+        return lambda _b: text
+    if last < len(text):
+        terms.append(_constant(env, text[last:]))
+    return _function('f"' + "".join("{" + t + "}" for t in terms) + '"', env)
+
+
+_compiled_templates = functools.lru_cache(maxsize=4096)(compile_template)
 
 
 def render(text: str, binding: Binding) -> str:
-    pieces = _template(text)
-    if len(pieces) == 1:
-        return text
-    return "".join(
-        literal + format_value(getter(binding)) if getter is not None else literal
-        for literal, getter in pieces
-    )
+    """Render a template text (compiled once per distinct text; rule texts are a small fixed set)."""
+    return _compiled_templates(text)(binding)
 
 
 def fields_of(prefixes: Iterable[tuple[str, Iterable[str]]]) -> set[str]:

@@ -42,6 +42,18 @@ def _number(prop: dict[str, Any]) -> int | None:
     return None
 
 
+# What an age rule reads of a code's counterpart when none fits (shared: bindings are only read).
+NO_COUNTERPART: dict[str, Any] = {"exists": False, "code": None, "display": None, "band": None}
+
+
+@dataclass(frozen=True)
+class AgeSplit:
+    """A code with an age criterion, as age rules read it, with its counterparts (target, view)."""
+
+    view: dict[str, Any]
+    counterparts: tuple[tuple[str, dict[str, Any]], ...]
+
+
 @dataclass
 class AgeBands:
     limits: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
@@ -50,6 +62,8 @@ class AgeBands:
     own_band: dict[str, str] = field(default_factory=dict)
     band_display: dict[str, str] = field(default_factory=dict)
     concept_map: str = ""
+    # Every code with an age criterion, read once from the content above (index_split_codes).
+    split: dict[str, AgeSplit] = field(default_factory=dict)
 
     def has_limit(self, code: str) -> bool:
         """Does the code have an age criterion at all (a minimum above 0, or a maximum)?"""
@@ -132,7 +146,35 @@ def load_age_bands(registry: Registry, concept_map_url: str, code_system_url: st
                 bands.counterparts.setdefault(source, []).append((code, band))
                 if band:
                     bands.own_band.setdefault(code, band)
+    index_split_codes(bands)
     return bands
+
+
+def index_split_codes(bands: AgeBands) -> None:
+    """What the age rules read of each code with an age criterion, built once from the content."""
+    bands.split = {}
+    for code, (age_min, age_max) in bands.limits.items():
+        if not bands.has_limit(code):
+            continue
+        view = {
+            "age_min": age_min,
+            "age_max": age_max,
+            "band": bands.band_text(code),
+            "display": bands.displays.get(code),
+        }
+        counterparts = tuple(
+            (
+                target,
+                {
+                    "exists": True,
+                    "code": target,
+                    "display": bands.displays.get(target),
+                    "band": bands.band_text(target),
+                },
+            )
+            for target, _band in bands.counterparts.get(code, [])
+        )
+        bands.split[code] = AgeSplit(view, counterparts)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # FHIR R4 date / dateTime lexical forms (http://hl7.org/fhir/R4/datatypes.html#dateTime).
 _DATE = r"(?P<y>[0-9]{4})(-(?P<m>0[1-9]|1[0-2])(-(?P<d>0[1-9]|[12][0-9]|3[01]))?)?"
@@ -28,9 +28,9 @@ _DATE_RE = re.compile(rf"^{_DATE}$")
 _DATETIME_RE = re.compile(rf"^{_DATE}({_TIME})?$")
 
 
-@dataclass(frozen=True)
-class DateRange:
-    """The calendar days a (possibly partial) FHIR date can mean, inclusive."""
+class DateRange(NamedTuple):
+    """The calendar days a (possibly partial) FHIR date can mean, inclusive (an immutable record;
+    a named tuple because every request builds a few and it is the cheapest to build)."""
 
     low: dt.date
     high: dt.date
@@ -49,6 +49,16 @@ def parse_fhir_date(value: Any, *, allow_time: bool = True) -> DateRange | None:
     """A FHIR date/dateTime string as a DateRange in its own calendar; None when it is not one."""
     if not isinstance(value, str):
         return None
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
+        # The common full date (birthDate, a date-only occurrence): read without the regex. The
+        # calendar check refuses what the pattern would (month 13, day 00, 30 February, year 0).
+        digits = value[:4] + value[5:7] + value[8:]
+        if digits.isascii() and digits.isdigit():
+            try:
+                day = dt.date.fromisoformat(value)
+            except ValueError:
+                return None
+            return DateRange(day, day, value)
     match = (_DATETIME_RE if allow_time else _DATE_RE).match(value.strip())
     if not match:
         return None
@@ -90,13 +100,22 @@ class AgeRange:
 
     @property
     def text(self) -> str:
-        return str(self.low) if self.low == self.high else f"{self.low} to {self.high}"
+        return age_text(self.low, self.high)
+
+
+def age_text(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low} to {high}"
+
+
+def age_bounds(birth: DateRange, service: DateRange) -> tuple[int, int] | None:
+    """(youngest, oldest) whole-year age consistent with both ranges; None when birth is after the
+    date of service."""
+    if birth.low > service.high:
+        return None
+    return max(0, age_on(birth.high, service.low)), age_on(birth.low, service.high)
 
 
 def age_range(birth: DateRange, service: DateRange) -> AgeRange | None:
     """Every age consistent with both ranges; None when birth is after the date of service."""
-    if birth.low > service.high:
-        return None
-    youngest = max(0, age_on(birth.high, service.low))
-    oldest = age_on(birth.low, service.high)
-    return AgeRange(youngest, oldest)
+    bounds = age_bounds(birth, service)
+    return AgeRange(*bounds) if bounds else None

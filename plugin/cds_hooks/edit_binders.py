@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from plugin.cds_hooks.binders import BINDERS, ORDER_FIELDS, REQUEST_FIELDS, Binder, Context, _base
+from plugin.cds_hooks.binders import (
+    BINDERS,
+    ORDER_FIELDS,
+    REQUEST_FIELDS,
+    Binder,
+    Context,
+    _base,
+    _order_base,
+)
 from plugin.cds_hooks.conditions import Binding, fields_of
 from plugin.cds_hooks.facts import Facts, Order
 
@@ -18,8 +25,19 @@ def or_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
-    meanings = ctx.tables.files.get("ncci-ptp-practitioner", {}).get("modifierIndicators", {})
+def prepare_ptp(params: dict[str, Any], ctx: Context, where: str) -> dict[str, str]:
+    """What each PTP modifier indicator means."""
+    return ctx.tables.files.get("ncci-ptp-practitioner", {}).get("modifierIndicators", {})
+
+
+def prepare_mue(params: dict[str, Any], ctx: Context, where: str) -> dict[str, str]:
+    """What each MUE adjudication indicator (MAI) means."""
+    return ctx.tables.files.get("ncci-mue", {}).get("mai", {})
+
+
+def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
+    meanings: dict[str, str] = rule.prepared
     for first in facts.orders:
         for second in facts.orders:
             if first is second or not (first.selected or second.selected):
@@ -42,16 +60,18 @@ def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
                 "bypass_text": or_list(bypass),
                 "note": row.get("note"),
             }
-            yield binding
+            found.append(binding)
+    return found
 
 
-def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     for order in facts.in_scope:
         row = ctx.tables.add_ons.get(order.code)
         if row is None or not rule.triggered(order.code):
             continue
         others = sorted({o.code for o in facts.orders if o is not order})
-        binding = _base(facts, order=order)
+        binding = _order_base(facts, order)
         binding["addon"] = {
             "code": order.code,
             "primaries": row["primaries"],
@@ -60,32 +80,42 @@ def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
             "others": others,
             "note": row.get("note"),
         }
-        yield binding
+        found.append(binding)
+    return found
 
 
-def bind_mue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
-    meanings = ctx.tables.files.get("ncci-mue", {}).get("mai", {})
+def bind_mue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
+    meanings: dict[str, str] = rule.prepared
     by_code: dict[str, list[Order]] = {}
     for order in facts.orders:
         by_code.setdefault(order.code, []).append(order)
+    mue = ctx.tables.mue
     for code, orders in by_code.items():
-        row = ctx.tables.mue.get(code)
-        if row is None or not rule.triggered(code) or not any(o.selected for o in orders):
+        row = mue.get(code)
+        if row is None or not rule.triggered(code):
             continue
-        binding = _base(facts, order=orders[0])
-        # Every order of the code adds to the units, so the card concerns all of them.
-        binding["_orders"].update({f"order{i}": o for i, o in enumerate(orders[1:], start=1)})
+        for order in orders:
+            if order.selected:
+                break
+        else:
+            continue  # no order of the code is in scope
+        binding = _order_base(facts, orders[0])
+        if len(orders) > 1:
+            # Every order of the code adds to the units, so the card concerns all of them.
+            binding["_orders"].update({f"order{i}": o for i, o in enumerate(orders[1:], start=1)})
         binding["mue"] = {
             "code": code,
             "limit": row["mue"],
             "mai": row["mai"],
             "mai_meaning": meanings.get(row["mai"]),
-            "units": sum(o.quantity for o in orders),
+            "units": sum(o.quantity for o in orders) if len(orders) > 1 else orders[0].quantity,
             "orders": [o.label for o in orders],
             "refs": [o.ref or "no id" for o in orders],
             "order_count": len(orders),
         }
-        yield binding
+        found.append(binding)
+    return found
 
 
 BINDERS.update(
@@ -113,6 +143,7 @@ BINDERS.update(
                 ]
             ),
             bind_ptp,
+            prepare=prepare_ptp,
         ),
         "add-on": Binder(
             "add-on",
@@ -138,6 +169,7 @@ BINDERS.update(
                 ]
             ),
             bind_mue,
+            prepare=prepare_mue,
         ),
     }
 )

@@ -28,7 +28,8 @@ from plugin.cds_hooks.fhir import (
 )
 from plugin.cds_hooks.tables import Tables
 
-EMERGENT_PRIORITIES = {"stat", "asap", "urgent"}
+EMERGENT_PRIORITIES = frozenset({"stat", "asap", "urgent"})
+ROUTINE_PRIORITIES = frozenset({"routine"})
 
 
 @dataclass
@@ -86,13 +87,14 @@ class Facts:
     # Views several binders read (the request, the payer), built once per call.
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
-    def in_scope(self) -> list[Order]:
-        return [o for o in self.orders if o.selected]
+    # The orders the hook is about (selected), and those of the ECMO/ECLS family among them; several
+    # binders read them, and the orders do not change once the facts are built.
+    in_scope: list[Order] = field(init=False, repr=False, compare=False)
+    family_in_scope: list[Order] = field(init=False, repr=False, compare=False)
 
-    @property
-    def family_in_scope(self) -> list[Order]:
-        return [o for o in self.orders if o.selected and o.in_family]
+    def __post_init__(self) -> None:
+        self.in_scope = [o for o in self.orders if o.selected]
+        self.family_in_scope = [o for o in self.in_scope if o.in_family]
 
 
 def _quantity(resource: dict[str, Any]) -> float:
@@ -114,8 +116,10 @@ def _service_date(resource: dict[str, Any], request_date: dt.date) -> tuple[Date
             ("Appointment.created", resource.get("created")),
         ]
     else:
+        parsed = parse_fhir_date(resource.get("occurrenceDateTime"))  # the usual case, read first
+        if parsed is not None:
+            return parsed, "occurrenceDateTime"
         candidates = [
-            ("occurrenceDateTime", resource.get("occurrenceDateTime")),
             ("occurrencePeriod.start", as_dict(resource.get("occurrencePeriod")).get("start")),
             ("authoredOn", resource.get("authoredOn")),
         ]
@@ -151,11 +155,13 @@ def build_orders(hook: str, context: dict[str, Any], tables: Tables, request_dat
         bundle, resource_types = context.get("draftOrders"), ("ServiceRequest",)
     selections = set(as_list(context.get("selections"))) if hook == "order-select" else None
     pos_systems = tables.files.get("place-of-service", {}).get("posSystems", [])
+    family_codes = tables.family
     orders = []
     for resource in resources(bundle):
-        if resource.get("resourceType") not in resource_types:
+        resource_type = resource.get("resourceType")
+        if resource_type not in resource_types:
             continue
-        if resource.get("resourceType") == "Appointment":
+        if resource_type == "Appointment":
             coding_list = _appointment_codes(resource)
         else:
             coding_list = codings(resource.get("code"))
@@ -163,15 +169,15 @@ def build_orders(hook: str, context: dict[str, Any], tables: Tables, request_dat
         if not cpt:
             continue
         codes = [c["code"].strip() for c in cpt]
-        family = [c for c in cpt if c["code"].strip() in tables.family]
-        primary = (family or cpt)[0]
+        family = [i for i, code in enumerate(codes) if code in family_codes]
+        primary = cpt[family[0]] if family else cpt[0]
         ref = reference_of(resource)
         service_date, source = _service_date(resource, request_date)
         orders.append(
             Order(
                 ref=ref,
                 resource=resource,
-                code=primary["code"].strip(),
+                code=codes[family[0]] if family else codes[0],
                 codes=codes,
                 display=as_str(primary.get("display")),
                 quantity=_quantity(resource),
@@ -180,7 +186,7 @@ def build_orders(hook: str, context: dict[str, Any], tables: Tables, request_dat
                 selected=selections is None or (ref is not None and ref in selections),
                 in_family=bool(family),
                 priority=as_str(resource.get("priority")),
-                pos=_pos_codes(resource, pos_systems),
+                pos=_pos_codes(resource, pos_systems) if pos_systems else [],
             )
         )
     return orders
@@ -198,29 +204,35 @@ def _birth_date(patient: dict[str, Any] | None) -> tuple[DateRange | None, str |
     return parsed, None
 
 
+def _coverage_order(coverage: dict[str, Any]) -> int:
+    return coverage.get("order") if isinstance(coverage.get("order"), int) else 1_000_000
+
+
 def _payer(coverage_value: Any, tables: Tables) -> Payer | None:
     active = [c for c in resources(coverage_value, "Coverage") if c.get("status") in (None, "active")]
     if not active:
         return None
-    active.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 1_000_000)
+    if len(active) > 1:
+        active.sort(key=_coverage_order)
     coverage = active[0]
-    texts = []
+    # The words that name the payer, in order: each payor's display, identifier value and contained
+    # Organization name, then each class name (empty or non-text values skipped).
+    found: list[Any] = []
     for payor in as_list(coverage.get("payor")):
-        payor = as_dict(payor)
-        texts += [
-            as_str(payor.get("display")) or "",
-            as_str(as_dict(payor.get("identifier")).get("value")) or "",
-        ]
+        if not isinstance(payor, dict):
+            continue
+        found.append(payor.get("display"))
+        found.append(as_dict(payor.get("identifier")).get("value"))
         organization = contained(coverage, payor)
         if organization:
-            texts.append(as_str(organization.get("name")) or "")
-    texts += [as_str(as_dict(c).get("name")) or "" for c in as_list(coverage.get("class"))]
-    text = " | ".join(t for t in texts if t)
+            found.append(organization.get("name"))
+    found += [c.get("name") for c in as_list(coverage.get("class")) if isinstance(c, dict)]
+    texts = [t for t in found if isinstance(t, str) and t]
+    text = " | ".join(texts)
     payer = tables.classify_payer(text)
-    name = next((t for t in texts if t), "the payer on file")
     return Payer(
         kind=payer["kind"] if payer else None,
-        name=payer["name"] if payer else name,
+        name=payer["name"] if payer else (texts[0] if texts else "the payer on file"),
         matched=text,
         coverage_ref=reference_of(coverage),
         coverage=coverage,
@@ -242,7 +254,7 @@ def build_facts(
     patient = prefetch.get("patient") if is_resource(prefetch.get("patient"), "Patient") else None
     birth_date, birth_issue = _birth_date(patient)
     encounter = prefetch.get("encounter") if is_resource(prefetch.get("encounter"), "Encounter") else None
-    conditions = list(resources(prefetch.get("conditions"), "Condition"))
+    conditions = resources(prefetch.get("conditions"), "Condition")
     consents = [
         c for c in resources(prefetch.get("consents"), "Consent") if c.get("status") in (None, "active")
     ]
@@ -271,6 +283,6 @@ def is_emergent(facts: Facts, order: Order | None = None) -> bool | None:
     encounter_class = as_dict(as_dict(facts.encounter).get("class")).get("code")
     if priorities & EMERGENT_PRIORITIES or encounter_class == "EMER":
         return True
-    if priorities and priorities <= {"routine"}:
+    if priorities and priorities <= ROUTINE_PRIORITIES:
         return False
     return None

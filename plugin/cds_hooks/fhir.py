@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -26,30 +25,50 @@ def is_resource(value: Any, resource_type: str | None = None) -> bool:
     return resource_type is None or value["resourceType"] == resource_type
 
 
-def resources(value: Any, resource_type: str | None = None) -> Iterator[dict[str, Any]]:
+def resources(value: Any, resource_type: str | None = None) -> list[dict[str, Any]]:
     """The resources in a searchset Bundle (match entries only) or a single resource."""
-    if is_resource(value, "Bundle") and resource_type != "Bundle":
-        for entry in as_list(value.get("entry")):
-            entry = as_dict(entry)
-            if as_dict(entry.get("search")).get("mode") == "outcome":
+    if not isinstance(value, dict):
+        return []
+    own_type = value.get("resourceType")
+    if own_type == "Bundle" and resource_type != "Bundle":
+        entries = value.get("entry")
+        found = []
+        for entry in entries if isinstance(entries, list) else ():
+            if not isinstance(entry, dict):
+                continue
+            search = entry.get("search")
+            if isinstance(search, dict) and search.get("mode") == "outcome":
                 continue
             resource = entry.get("resource")
-            if is_resource(resource, resource_type):
-                yield resource
-    elif is_resource(value, resource_type):
-        yield value
+            if (
+                isinstance(resource, dict)
+                and isinstance(kind := resource.get("resourceType"), str)
+                and (resource_type is None or kind == resource_type)
+            ):
+                found.append(resource)
+        return found
+    if isinstance(own_type, str) and (resource_type is None or own_type == resource_type):
+        return [value]
+    return []
 
 
 def outcome_messages(value: Any) -> list[str]:
     """Error/fatal issues reported in a prefetch: an OperationOutcome itself or Bundle outcome entries."""
-    outcomes: list[dict[str, Any]] = []
-    if is_resource(value, "OperationOutcome"):
-        outcomes.append(value)
-    elif is_resource(value, "Bundle"):
-        for entry in as_list(value.get("entry")):
-            resource = as_dict(entry).get("resource")
-            if is_resource(resource, "OperationOutcome"):
-                outcomes.append(resource)
+    if not isinstance(value, dict):
+        return []
+    own_type = value.get("resourceType")
+    if own_type == "OperationOutcome":
+        outcomes: list[dict[str, Any]] = [value]
+    elif own_type == "Bundle":
+        outcomes = [
+            resource
+            for entry in as_list(value.get("entry"))
+            if isinstance(entry, dict)
+            and isinstance(resource := entry.get("resource"), dict)
+            and resource.get("resourceType") == "OperationOutcome"
+        ]
+    else:
+        return []
     messages = []
     for outcome in outcomes:
         for issue in as_list(outcome.get("issue")):
@@ -83,11 +102,3 @@ def contained(resource: dict[str, Any], reference: Any) -> dict[str, Any] | None
         if isinstance(item, dict) and item.get("id") == ref[1:]:
             return item
     return None
-
-
-def text_of(concept: Any) -> str:
-    """All human text of a CodeableConcept (text and coding displays), for pattern checks."""
-    concept = as_dict(concept)
-    parts = [as_str(concept.get("text")) or ""]
-    parts += [as_str(c.get("display")) or "" for c in codings(concept)]
-    return " ".join(p for p in parts if p)

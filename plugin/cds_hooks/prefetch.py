@@ -27,6 +27,7 @@ from plugin.security.fetch_policy import allowed_fhir_base, current_issuer
 from plugin.security.fhir_fetch import FetchError, bounded_get, is_under_base, url_under_base
 
 REQUIRED_KEYS = frozenset({"patient"})
+_ABSENT = object()  # a prefetch key the client left out (None is a key sent as null)
 MAX_PAGES = 5
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 _USER_TOKENS = {
@@ -165,7 +166,7 @@ def _follow_pages(bundle: dict[str, Any], settings: FetchSettings) -> dict[str, 
 def _unwrap_patient(value: Any) -> Any:
     """A Patient sent as a one-entry searchset is taken as the Patient."""
     if is_resource(value, "Bundle"):
-        patients = list(resources(value, "Patient"))
+        patients = resources(value, "Patient")
         return patients[0] if len(patients) == 1 else None
     return value
 
@@ -173,13 +174,13 @@ def _unwrap_patient(value: Any) -> Any:
 def resolve(app: Flask, body: dict[str, Any], prefetch_templates: dict[str, str]) -> Resolved:
     context = as_dict(body.get("context"))
     given = as_dict(body.get("prefetch"))
-    limits = app.config["PLUGIN"]["limits"]
     base = as_str(body.get("fhirServer"))
     settings: FetchSettings | None = None  # only when something must be fetched
 
     def fetch_settings() -> FetchSettings:
         nonlocal settings
         if settings is None:
+            limits = app.config["PLUGIN"]["limits"]
             settings = FetchSettings(
                 base=base or "",
                 token=as_str(as_dict(body.get("fhirAuthorization")).get("access_token")),
@@ -191,23 +192,28 @@ def resolve(app: Flask, body: dict[str, Any], prefetch_templates: dict[str, str]
         return settings
 
     resolved = Resolved()
+    data, issues = resolved.data, resolved.issues
     to_fetch: dict[str, str] = {}
     for key, template in prefetch_templates.items():
-        if key in given and not is_resource(given[key], "OperationOutcome"):
-            value = given[key]
-            if value is not None and outcome_messages(value):
-                resolved.issues[key] = "the EHR reported: " + "; ".join(outcome_messages(value))
-            resolved.data[key] = value
+        value = given.get(key, _ABSENT)
+        if value is not _ABSENT and not (
+            isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+        ):
+            if value is not None:
+                reported = outcome_messages(value)
+                if reported:
+                    issues[key] = "the EHR reported: " + "; ".join(reported)
+            data[key] = value
             continue
-        reported = "; ".join(outcome_messages(given.get(key))) if key in given else ""
+        reported_text = "; ".join(outcome_messages(value)) if value is not _ABSENT else ""
         query = render_template(template, context)
         if query is None:
-            resolved.data[key] = None  # e.g. no encounterId: nothing to prefetch
+            data[key] = None  # e.g. no encounterId: nothing to prefetch
             continue
         if not base:
-            resolved.issues[key] = reported or "it was not prefetched and the request names no fhirServer"
+            issues[key] = reported_text or "it was not prefetched and the request names no fhirServer"
         elif not fetch_settings().allowed:
-            resolved.issues[key] = "it was not prefetched and this service may not fetch from that fhirServer"
+            issues[key] = "it was not prefetched and this service may not fetch from that fhirServer"
         else:
             to_fetch[key] = query
     if to_fetch:
@@ -217,14 +223,16 @@ def resolve(app: Flask, body: dict[str, Any], prefetch_templates: dict[str, str]
         for key, value, problem in results:
             resolved.fetched.append(key)
             if problem:
-                resolved.issues[key] = problem
-            resolved.data[key] = value
-    if "patient" in resolved.data:
-        resolved.data["patient"] = _unwrap_patient(resolved.data["patient"])
-    for key in REQUIRED_KEYS & set(prefetch_templates):
-        patient = resolved.data.get(key)
+                issues[key] = problem
+            data[key] = value
+    if "patient" in data:
+        data["patient"] = _unwrap_patient(data["patient"])
+    for key in REQUIRED_KEYS:
+        if key not in prefetch_templates:
+            continue
+        patient = data.get(key)
         if not is_resource(patient, "Patient"):
-            reason = resolved.issues.get(key) or "the patient was not found"
+            reason = issues.get(key) or "the patient was not found"
             raise PatientUnavailableError(
                 f"The {key} could not be obtained from the prefetch or the FHIR server: {reason}."
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from plugin.cds_hooks.binders import (
@@ -12,6 +12,7 @@ from plugin.cds_hooks.binders import (
     Binder,
     Context,
     _base,
+    _order_base,
     emergent_text,
 )
 from plugin.cds_hooks.conditions import Binding, fields_of
@@ -27,100 +28,134 @@ INDICATOR_COLUMNS = [
 ]
 
 
-def _payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PayerTable:
+    """The payer-classification facts as the payer binders read them, built once at load."""
+
+    # Payer kind -> what is known of its policy: finding, confidence, dated source labels.
+    policies: dict[str, tuple[Any, Any, list[str]]]
+    pa_label: Any
+    advice: dict[str, str]  # urgency text -> the prior-authorization advice for it
+    indicator_rows: dict[str, str]  # code -> its line of the Medicare indicator table
+
+
+_NO_POLICY: tuple[Any, Any, list[str]] = (None, None, [])
+
+
+def prepare_payer(params: dict[str, Any], ctx: Context, where: str) -> PayerTable:
+    payers = ctx.tables.files.get("payer-classification", {})
+    policies = {
+        kind: (
+            policy.get("finding"),
+            policy.get("confidence"),
+            [dated_label(source) for source in policy.get("sources", [])],
+        )
+        for kind, policy in payers.get("policies", {}).items()
+    }
+    pa = payers.get("priorAuthorization", {})
+    advice = {
+        "emergent": [pa.get("emergent")],
+        "planned": [pa.get("planned")],
+        "urgency not stated": [pa.get("emergent"), pa.get("planned")],
+    }
+    pfs_codes = ctx.tables.files.get("medicare-pfs-indicators", {}).get("codes", {})
+    return PayerTable(
+        policies,
+        pa.get("label"),
+        {k: " ".join(a for a in v if a) for k, v in advice.items()},
+        {code: _indicator_row(code, ctx) for code in pfs_codes},
+    )
+
+
+def _payer_view(facts: Facts, table: PayerTable) -> dict[str, Any]:
     view = facts.memo.get("payer")
     if view is None:
-        view = facts.memo["payer"] = _build_payer_view(facts, ctx)
+        payer = facts.payer
+        finding, confidence, sources = (
+            table.policies.get(payer.kind, _NO_POLICY) if payer and payer.kind else _NO_POLICY
+        )
+        view = facts.memo["payer"] = {
+            "known": bool(payer and payer.kind),
+            "kind": payer.kind if payer else None,
+            "name": payer.name if payer else None,
+            "matched": payer.matched if payer else None,
+            "coverage_ref": payer.coverage_ref if payer else None,
+            "finding": finding,
+            "confidence": confidence,
+            "sources": sources,
+        }
     return view
 
 
-def _build_payer_view(facts: Facts, ctx: Context) -> dict[str, Any]:
-    payer = facts.payer
-    policies = ctx.tables.files.get("payer-classification", {}).get("policies", {})
-    policy = policies.get(payer.kind, {}) if payer and payer.kind else {}
-    sources = [dated_label(s) for s in policy.get("sources", [])]
-    return {
-        "known": bool(payer and payer.kind),
-        "kind": payer.kind if payer else None,
-        "name": payer.name if payer else None,
-        "matched": payer.matched if payer else None,
-        "coverage_ref": payer.coverage_ref if payer else None,
-        "finding": policy.get("finding"),
-        "confidence": policy.get("confidence"),
-        "sources": sources,
-    }
+INDICATOR_HEADER = (
+    "| Code | "
+    + " | ".join(title for _, title in INDICATOR_COLUMNS)
+    + " |\n"
+    + "|---" * (len(INDICATOR_COLUMNS) + 1)
+    + "|"
+)
 
 
-def _indicator_table(codes: list[str], ctx: Context) -> str:
-    """The Medicare indicator table for these codes; the facts tables never change after load, so a
-    table once built is kept with them (a bounded number of code combinations)."""
-    cache = ctx.tables.memo.setdefault("indicator-tables", {})
-    key = tuple(codes)
-    table = cache.get(key)
-    if table is None:
-        table = _build_indicator_table(codes, ctx)
-        if len(cache) < 1024:
-            cache[key] = table
-    return table
+def _indicator_table(codes: list[str], table: PayerTable, ctx: Context) -> str:
+    """The Medicare indicator table for these codes (each snapshot code's line built at load)."""
+    rows = table.indicator_rows
+    return "\n".join([INDICATOR_HEADER, *(rows.get(code) or _indicator_row(code, ctx) for code in codes)])
 
 
-def _build_indicator_table(codes: list[str], ctx: Context) -> str:
+def _indicator_row(code: str, ctx: Context) -> str:
     pfs = ctx.tables.files.get("medicare-pfs-indicators", {})
     meanings, rows = pfs.get("meanings", {}), pfs.get("codes", {})
-    header = "| Code | " + " | ".join(title for _, title in INDICATOR_COLUMNS) + " |"
-    lines = [header, "|---" * (len(INDICATOR_COLUMNS) + 1) + "|"]
-    for code in codes:
-        row = rows.get(code, {})
-        cells = []
-        for key, _title in INDICATOR_COLUMNS:
-            value = row.get(key)
-            cells.append(
-                f"{value}: {meanings.get(key, {}).get(value, '')}".rstrip(": ")
-                if value
-                else "not in snapshot"
-            )
-        lines.append(f"| {code} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    row = rows.get(code, {})
+    cells = []
+    for key, _title in INDICATOR_COLUMNS:
+        value = row.get(key)
+        cells.append(
+            f"{value}: {meanings.get(key, {}).get(value, '')}".rstrip(": ") if value else "not in snapshot"
+        )
+    return f"| {code} | " + " | ".join(cells) + " |"
 
 
-def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     orders = [o for o in facts.family_in_scope if rule.triggered(o.code)]
     if not orders:
-        return
-    codes = sorted({o.code for o in orders})
+        return found
+    table: PayerTable = rule.prepared
+    codes = sorted({o.code for o in orders}) if len(orders) > 1 else [orders[0].code]
     urgency = emergent_text(facts)
-    pa = ctx.tables.files.get("payer-classification", {}).get("priorAuthorization", {})
-    advice = {"emergent": [pa.get("emergent")], "planned": [pa.get("planned")]}.get(
-        urgency, [pa.get("emergent"), pa.get("planned")]
-    )
     binding = _base(facts)
     binding["_orders"] = {f"order{i}": o for i, o in enumerate(orders)}
-    binding["payer"] = _payer_view(facts, ctx)
+    binding["payer"] = _payer_view(facts, table)
     binding["orders"] = {"codes": codes, "labels": [o.label for o in orders]}
     binding["urgency"] = urgency
-    binding["pa"] = {"label": pa.get("label"), "advice": " ".join(a for a in advice if a)}
-    binding["indicators"] = {"table": _indicator_table(codes, ctx)}
-    yield binding
+    binding["pa"] = {"label": table.pa_label, "advice": table.advice[urgency]}
+    binding["indicators"] = {"table": _indicator_table(codes, table, ctx)}
+    found.append(binding)
+    return found
 
 
-def bind_coverage_information(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_coverage_information(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     if facts.payer is None:
-        return
+        return found
     for order in facts.family_in_scope:
         if not rule.triggered(order.code) or order.ref is None:
             continue
-        binding = _base(facts, order=order)
-        binding["payer"] = _payer_view(facts, ctx)
+        binding = _order_base(facts, order)
+        binding["payer"] = _payer_view(facts, rule.prepared)
         binding["urgency"] = emergent_text(facts, order)
-        yield binding
+        found.append(binding)
+    return found
 
 
-def bind_prefetch_issue(facts: Facts, ctx: Context, rule: Any) -> Iterator[Binding]:
+def bind_prefetch_issue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+    found: list[Binding] = []
     affects = rule.params.get("affects", {})
     for key, reason in sorted(facts.prefetch_issues.items()):
         binding = _base(facts)
         binding["issue"] = {"key": key, "reason": reason, "affects": affects.get(key, "some advice")}
-        yield binding
+        found.append(binding)
+    return found
 
 
 BINDERS.update(
@@ -138,6 +173,7 @@ BINDERS.update(
                 ]
             ),
             bind_coverage,
+            prepare=prepare_payer,
         ),
         "coverage-information": Binder(
             "coverage-information",
@@ -150,11 +186,13 @@ BINDERS.update(
                 ]
             ),
             bind_coverage_information,
+            prepare=prepare_payer,
         ),
         "prefetch-issue": Binder(
             "prefetch-issue",
             fields_of([("request", REQUEST_FIELDS), ("issue", ["key", "reason", "affects"])]),
             bind_prefetch_issue,
+            params=("affects",),
         ),
     }
 )

@@ -9,15 +9,21 @@ binder provides, so a broken rule file stops the app at start-up with the file a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from plugin.cds_hooks import edit_binders, request_binders  # noqa: F401 - they register their binders
-from plugin.cds_hooks.binders import BINDERS, Binder, Context, compile_elements
+from plugin.cds_hooks import (  # noqa: F401 - they register their binders
+    documentation_binder,
+    edit_binders,
+    request_binders,
+)
+from plugin.cds_hooks.binders import BINDERS, Binder, Context
+from plugin.cds_hooks.cards import compile_action, compile_card
 from plugin.cds_hooks.conditions import Binding, Condition, RuleError, check_template, compile_condition
 from plugin.cds_hooks.content import load_age_bands, load_documentation
 from plugin.cds_hooks.facts import Facts
@@ -48,6 +54,9 @@ class Rule:
     combine: bool
     params: dict[str, Any] = field(default_factory=dict)
     sources_text: str = ""  # the closing line of its cards' detail (sources_line)
+    prepared: Any = None  # what its binder built from `params` at load (Binder.prepare)
+    card_plan: Any = None  # cards.CardPlan: the card with what no request changes built at load
+    action_plan: Any = None  # cards.CoveragePlan, for a system action
 
     def triggered(self, code: str) -> bool:
         return self.codes is None or code in self.codes
@@ -56,7 +65,7 @@ class Rule:
         return self.hooks is None or hook in self.hooks
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     rule: Rule
     binding: Binding
@@ -131,8 +140,6 @@ def compile_rule(data: dict[str, Any], file: str, ctx: Context, registry: Regist
     if binder is None:
         raise RuleError(f"{where}: unknown match.kind {kind!r} (known: {', '.join(sorted(BINDERS))})")
     params = {k: v for k, v in data["match"].items() if k != "kind"}
-    if kind == "order-documentation":
-        params["elements"] = compile_elements(params.get("elements"), where)
     sources: list[dict[str, Any]] = []
     for table_id in data.get("uses", []):
         if table_id not in ctx.tables.files:
@@ -150,7 +157,7 @@ def compile_rule(data: dict[str, Any], file: str, ctx: Context, registry: Regist
         unknown = set(action["byPayer"]) - set(PAYER_KINDS)
         if unknown:
             raise RuleError(f"{where}: systemAction.byPayer has unknown payer kinds {sorted(unknown)}")
-    return Rule(
+    rule = Rule(
         id=data["id"],
         version=data["version"],
         topic=data["topic"],
@@ -166,58 +173,89 @@ def compile_rule(data: dict[str, Any], file: str, ctx: Context, registry: Regist
         combine=bool(data.get("combine")),
         params=params,
     )
+    rule.sources_text = _sources_text(rule)
+    if binder.prepare is not None:
+        rule.prepared = binder.prepare(params, ctx, where)
+    if card is not None:
+        rule.card_plan = compile_card(rule)
+    if action is not None:
+        rule.action_plan = compile_action(rule)
+    return rule
+
+
+@dataclass(frozen=True)
+class BindGroup:
+    """Rules that bind alike (same binder, trigger and the parameters it reads): a request binds once
+    for all of them, and each member's condition reads those bindings. Members keep their file index."""
+
+    bind: Callable[[Facts, Context, Rule], list[Binding]]
+    first: Rule
+    members: tuple[tuple[int, Rule], ...]
 
 
 @dataclass
 class RuleSet:
     rules: list[Rule]
     context: Context
-    # Per hook, in file order: each rule that applies, with the index of the first rule binding the
-    # same way (same binder, trigger and parameters). Such rules differ only in their condition, so
-    # a request binds once per group and each rule's condition reads those bindings.
-    plan: dict[str, list[tuple[Rule, int]]] = field(default_factory=dict)
+    # Per hook: the groups of the rules that apply, built on first use.
+    plan: dict[str, list[BindGroup]] = field(default_factory=dict)
 
-    def _plan(self, hook: str) -> list[tuple[Rule, int]]:
-        groups: list[Rule] = []
-        steps: list[tuple[Rule, int]] = []
-        for rule in self.rules:
+    def _plan(self, hook: str) -> list[BindGroup]:
+        groups: list[list[tuple[int, Rule]]] = []
+        for index, rule in enumerate(self.rules):
             if not rule.applies_to(hook):
                 continue
-            group = next(
-                (
-                    i
-                    for i, other in enumerate(groups)
-                    if other.binder is rule.binder
-                    and other.codes == rule.codes
-                    and other.params == rule.params
-                ),
-                None,
-            )
+            group = next((g for g in groups if _binds_alike(g[0][1], rule)), None)
             if group is None:
-                groups.append(rule)
-                group = len(groups) - 1
-            steps.append((rule, group))
-        self.plan[hook] = steps
-        return steps
+                groups.append([(index, rule)])
+            else:
+                group.append((index, rule))
+        plan = [BindGroup(g[0][1].binder.bind, g[0][1], tuple(g)) for g in groups]
+        self.plan[hook] = plan
+        return plan
 
     def evaluate(self, facts: Facts) -> list[Finding]:
-        findings: list[Finding] = []
-        steps = self.plan.get(facts.hook) or self._plan(facts.hook)
-        bound: dict[int, list[Binding]] = {}
-        for rule, group in steps:
-            bindings = bound.get(group)
-            if bindings is None:
-                bindings = bound[group] = list(rule.binder.bind(facts, self.context, rule))
-            matched = [b for b in bindings if rule.condition(b)]
-            if rule.combine and len(matched) > 1:
-                first = dict(matched[0])
-                first["_orders"] = {f"o{i}": o for i, b in enumerate(matched) for o in b["_orders"].values()}
-                matched = [first]
-            findings += [Finding(rule, b) for b in matched]
-        return findings
+        """Findings in rule file order, and for each rule in the order its binder returns bindings."""
+        plan = self.plan.get(facts.hook) or self._plan(facts.hook)
+        context = self.context
+        hits: list[tuple[int, Rule, list[Binding]]] = []
+        for group in plan:
+            bindings = group.bind(facts, context, group.first)
+            if not bindings:
+                continue
+            for index, rule in group.members:
+                condition = rule.condition
+                matched: list[Binding] = []
+                for binding in bindings:
+                    if condition(binding):
+                        matched.append(binding)  # noqa: PERF401 - a loop costs less than a list comprehension here
+                if not matched:
+                    continue
+                if rule.combine and len(matched) > 1:
+                    first = dict(matched[0])
+                    first["_orders"] = {
+                        f"o{i}": o for i, b in enumerate(matched) for o in b["_orders"].values()
+                    }
+                    matched = [first]
+                hits.append((index, rule, matched))
+        if len(hits) > 1:
+            hits.sort(key=_first)
+        return [Finding(rule, b) for _index, rule, matched in hits for b in matched]
 
     def by_id(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
+
+
+_first = itemgetter(0)
+
+
+def _binds_alike(one: Rule, other: Rule) -> bool:
+    """Same binder, trigger and the parameters the binder reads: the same bindings for any request."""
+    return (
+        one.binder is other.binder
+        and one.codes == other.codes
+        and all(one.params.get(k) == other.params.get(k) for k in one.binder.params)
+    )
 
 
 def _read_rule_files(folder: Path, schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -275,8 +313,13 @@ def load_rules(folder: Path, schema: dict[str, Any], tables: Tables, registry: R
     return RuleSet([compile_rule(raw, file, ctx, registry) for file, raw in raw_rules], ctx)
 
 
+def _sources_text(rule: Rule) -> str:
+    parts: Iterable[str] = (dated_label(s) for s in rule.sources)
+    return f"Rule `{rule.id}` v{rule.version} · Sources: " + "; ".join(parts)
+
+
 def sources_line(rule: Rule) -> str:
-    if not rule.sources_text:  # built once: rules do not change after load
-        parts: Iterable[str] = (dated_label(s) for s in rule.sources)
-        rule.sources_text = f"Rule `{rule.id}` v{rule.version} · Sources: " + "; ".join(parts)
+    """The closing line of the rule's cards: its id, version and dated sources (built at load)."""
+    if not rule.sources_text:
+        rule.sources_text = _sources_text(rule)
     return rule.sources_text

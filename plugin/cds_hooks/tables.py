@@ -63,8 +63,8 @@ class Tables:
     add_ons: dict[str, dict[str, Any]] = field(default_factory=dict)
     mue: dict[str, dict[str, Any]] = field(default_factory=dict)
     payer_patterns: list[tuple[dict[str, Any], re.Pattern[str]]] = field(default_factory=list)
-    # Text derived from the tables and kept with them (they do not change after load).
-    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Per payer pattern: its words in lower case when they are all ASCII, else None (see classify_payer).
+    payer_words: list[tuple[str, ...] | None] = field(default_factory=list)
 
     def ptp_edit(self, column1: str, column2: str) -> dict[str, Any] | None:
         """The PTP row for the pair (column1, column2), preferring explicit listings over ranges."""
@@ -76,7 +76,17 @@ class Tables:
         return best[1] if best else None
 
     def classify_payer(self, text: str) -> dict[str, Any] | None:
-        for payer, pattern in self.payer_patterns:
+        # For ASCII text and ASCII words, case-insensitive matching is plain ASCII case folding, so a
+        # pattern can match only where the lower-cased text contains one of its lower-cased words:
+        # the substring test skips the regex for payers that cannot match.
+        lowered = text.lower() if text.isascii() else None
+        for (payer, pattern), words in zip(self.payer_patterns, self.payer_words, strict=True):
+            if lowered is not None and words is not None:
+                for word in words:
+                    if word in lowered:
+                        break
+                else:
+                    continue  # none of its words is in the text
             if pattern.search(text):
                 return payer
         return None
@@ -143,3 +153,5 @@ def _index(tables: Tables) -> None:
         tables.payer_patterns.append(
             (payer, re.compile(rf"(?<![a-z0-9])({words})(?![a-z0-9])", re.IGNORECASE))
         )
+        ascii_words = all(p.isascii() for p in payer["patterns"])
+        tables.payer_words.append(tuple(p.lower() for p in payer["patterns"]) if ascii_words else None)
