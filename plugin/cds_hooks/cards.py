@@ -21,6 +21,7 @@ from plugin.cds_hooks.conditions import Binding, Condition, Template, compile_te
 from plugin.cds_hooks.facts import Facts, Order
 from plugin.cds_hooks.fhir import CPT, as_list
 from plugin.cds_hooks.suggestions import COVERAGE_INFORMATION, recode, set_quantity
+from plugin.storage.keys import new_card_uuid as time_ordered_uuid
 
 if TYPE_CHECKING:
     from plugin.cds_hooks.rules import Finding, Rule
@@ -78,8 +79,15 @@ os.register_at_fork(after_in_child=_POOL.reset)
 
 
 def new_uuid() -> str:
-    """Card, suggestion and assertion ids (random, RFC 4122 version 4); tests patch this."""
+    """Suggestion and coverage-assertion ids (random, RFC 4122 version 4); tests patch this."""
     return _POOL.take()
+
+
+def new_card_uuid() -> str:
+    """Card ids: version 7 uuids (RFC 9562), time-ordered, because every card's id is a key of the
+    issued-card index, and random keys make each insert touch a random page of it (see
+    plugin/storage/keys.py); tests patch this."""
+    return time_ordered_uuid()
 
 
 def _absolute(url: str, base_url: str) -> str:
@@ -312,7 +320,7 @@ def render_card(finding: Finding, facts: Facts) -> dict[str, Any]:
     parts = [p for p in parts if p and not p.isspace()]  # no blank paragraphs
     parts.append(plan.closing)
     card: dict[str, Any] = {
-        "uuid": new_uuid(),
+        "uuid": new_card_uuid(),
         "summary": plan.summary(binding),
         "detail": "\n\n".join(parts),
         "indicator": plan.indicator,

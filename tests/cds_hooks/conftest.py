@@ -40,7 +40,12 @@ def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
 @pytest.fixture(autouse=True)
 def sequential_uuids(monkeypatch: pytest.MonkeyPatch) -> None:
     counter = itertools.count(1)
-    monkeypatch.setattr(cards, "new_uuid", lambda: f"00000000-0000-4000-8000-{next(counter):012d}")
+
+    def sequential() -> str:
+        return f"00000000-0000-4000-8000-{next(counter):012d}"
+
+    monkeypatch.setattr(cards, "new_uuid", sequential)
+    monkeypatch.setattr(cards, "new_card_uuid", sequential)
 
 
 @pytest.fixture

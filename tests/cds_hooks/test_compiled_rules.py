@@ -150,6 +150,18 @@ def test_ordered_comparisons__agree_with_the_documented_semantics_for_every_pair
     assert facts({"a": "not an object"}) is False and facts({}) is False
 
 
+def test_card_ids__version_7_in_time_order_in_a_response(monkeypatch) -> None:
+    # The autouse fixture makes ids sequential; this test needs the real ones.
+    monkeypatch.setattr(cards, "new_card_uuid", cards.__dict__["time_ordered_uuid"])
+    ids = [cards.new_card_uuid() for _ in range(200)]
+    assert len(set(ids)) == len(ids)
+    parsed = [uuid.UUID(text) for text in ids]
+    assert all(p.version == 7 and p.variant == uuid.RFC_4122 for p in parsed)
+    # The first 48 bits are the millisecond: never decreasing within one process.
+    millis = [p.int >> 80 for p in parsed]
+    assert millis == sorted(millis)
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [
@@ -196,7 +208,7 @@ def test_payer_classification__same_as_the_patterns_in_order(cds_app, text, kind
     assert (found or {}).get("kind") == kind
 
 
-def test_card_ids__version_4_and_never_repeated_across_batches() -> None:
+def test_suggestion_ids__version_4_and_never_repeated_across_batches() -> None:
     pool = cards._IdPool()
     ids = [pool.take() for _ in range(3 * pool.BATCH + 5)]
     assert len(set(ids)) == len(ids)
