@@ -21,7 +21,7 @@ from plugin.cds_hooks.conditions import Binding, Condition, Template, compile_te
 from plugin.cds_hooks.facts import Facts, Order
 from plugin.cds_hooks.fhir import CPT, as_list
 from plugin.cds_hooks.suggestions import COVERAGE_INFORMATION, recode, set_quantity
-from plugin.storage.keys import new_card_uuid as time_ordered_uuid
+from plugin.storage.keys import time_ordered
 
 if TYPE_CHECKING:
     from plugin.cds_hooks.rules import Finding, Rule
@@ -87,7 +87,7 @@ def new_card_uuid() -> str:
     """Card ids: version 7 uuids (RFC 9562), time-ordered, because every card's id is a key of the
     issued-card index, and random keys make each insert touch a random page of it (see
     plugin/storage/keys.py); tests patch this."""
-    return time_ordered_uuid()
+    return time_ordered(_POOL.take())
 
 
 def _absolute(url: str, base_url: str) -> str:

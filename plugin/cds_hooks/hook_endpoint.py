@@ -96,15 +96,16 @@ class HookEndpoint:
             g.cds_audit = {"service": service_id, "hookInstance": None, "rules": []}
             status, body, headers = self._answer(environ, service_id)
             headers += cors.cors_headers(self.app, environ.get("HTTP_ORIGIN"))
+            left = g.cds_audit  # the pipeline's, once it validated the request
             record = audit.build_record(
                 "cds-hook-call",
                 service_id,
-                g.cds_audit,
+                left,
                 status,
                 (time.perf_counter() - started) * 1000.0,
                 g.get("cds_token"),
             )
-            audit.write_audit(self.app, record, g.cds_audit.get("issued"))
+            audit.write_audit(self.app, record, left.get("issued"))
         headers.append(("Content-Length", str(len(body))))
         start_response(_STATUS.get(status) or f"{status} Error", headers)
         return [body]

@@ -75,7 +75,7 @@ def relevant(orders: list[Order], tables: Tables) -> bool:
 
 def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -> dict[str, Any]:
     body = validate(cds, service, body)
-    g.cds_audit = {
+    audit = g.cds_audit = {
         "service": service.id,
         "hook": service.hook,
         "hookInstance": body["hookInstance"],
@@ -85,7 +85,7 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
     context = body["context"]
     orders = build_orders(service.hook, context, cds.tables, clock.today())
     if not relevant(orders, cds.tables):
-        g.cds_audit["cards"] = 0
+        audit["cards"] = 0
         return {"cards": []}
     try:
         resolved = prefetch.resolve(app, body, service.prefetch)
@@ -103,11 +103,11 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
     )
     findings = cds.rules.evaluate(facts)
     response = render_response(findings, facts)
-    g.cds_audit["rules"] = sorted({f.rule.id for f in findings})
-    g.cds_audit["cards"] = len(response["cards"])
+    audit["rules"] = sorted({f.rule.id for f in findings})
+    audit["cards"] = len(response["cards"])
     # Which topic and rule each card had, so feedback can be reported per kind. Stored with the
     # call's audit row in one write-behind item (security.audit.write_audit), after the answer.
-    g.cds_audit["issued"] = [
+    audit["issued"] = [
         {
             "uuid": card["uuid"],
             "topic": card["source"]["topic"]["code"],

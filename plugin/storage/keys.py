@@ -11,18 +11,17 @@ response carried anyway.
 
 from __future__ import annotations
 
-import os
 import time
+import uuid
 
-_RAND_B_MASK = (1 << 62) - 1
+
+def time_ordered(random_id: str) -> str:
+    """A version 7 UUID (canonical text) from a random version 4 one: the first 48 bits become the
+    Unix time in milliseconds and the version digit 7; its other 74 random bits are kept."""
+    millis = f"{(time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF:012x}"
+    return f"{millis[:8]}-{millis[8:]}-7{random_id[15:]}"
 
 
 def new_card_uuid() -> str:
     """A version 7 UUID in its canonical text form (36 characters, lower case)."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10))
-    value = (
-        (millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (rand >> 68) << 64 | 0b10 << 62 | rand & _RAND_B_MASK
-    )
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return time_ordered(str(uuid.uuid4()))
