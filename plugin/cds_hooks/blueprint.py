@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from flask import Blueprint, Response, current_app, g, request
 
 from plugin.cds_hooks.feedback import accept_feedback
-from plugin.cds_hooks.pipeline import CdsError, CdsHooks
+from plugin.cds_hooks.pipeline import CdsError, CdsHooks, parse_body
 from plugin.cds_hooks.services import Service
 from plugin.http import json_response
 
@@ -42,19 +41,7 @@ def _service(service_id: str) -> Service:
 
 
 def _json_body() -> Any:
-    mimetype = request.mimetype or ""
-    if mimetype != "application/json" and not (
-        mimetype.startswith("application/") and mimetype.endswith("+json")
-    ):
-        raise CdsError(
-            415,
-            "unsupported-media-type",
-            f"send JSON (Content-Type: application/json), not {mimetype or 'no type'!r}",
-        )
-    try:
-        return orjson.loads(request.get_data(cache=False))
-    except orjson.JSONDecodeError as exc:
-        raise CdsError(400, "invalid-json", f"the body is not valid JSON: {exc}") from exc
+    return parse_body(request.mimetype or "", lambda: request.get_data(cache=False))
 
 
 @bp.errorhandler(CdsError)

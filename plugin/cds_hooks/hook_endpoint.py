@@ -25,7 +25,7 @@ from flask import Flask, g
 from werkzeug.wrappers import Request
 
 from plugin import security
-from plugin.cds_hooks.pipeline import CdsError, CdsHooks, precondition_outcome, run
+from plugin.cds_hooks.pipeline import CdsError, CdsHooks, parse_body, precondition_outcome, run
 from plugin.cds_hooks.prefetch import PatientUnavailableError
 from plugin.security import audit, cors, responses
 from plugin.security.body_limit import buffer_chunked_body
@@ -122,7 +122,7 @@ class HookEndpoint:
                 raise CdsError(
                     404, "unknown-service", f"no CDS service with id {service_id!r}; see GET /cds-services"
                 )
-            body = self._json_body(environ)
+            body = parse_body(_media_type(environ), lambda: _read_body(environ))
             result = run(self.app, self.cds, service, body, self._base_url(environ))
             return 200, orjson.dumps(result), [("Content-Type", "application/json")]
         except CdsError as exc:
@@ -160,22 +160,6 @@ class HookEndpoint:
         if isinstance(outcome, VerifiedToken):
             security.remember_caller(outcome)
         return None
-
-    @staticmethod
-    def _json_body(environ: dict[str, Any]) -> Any:
-        mimetype = _media_type(environ)
-        if mimetype != "application/json" and not (
-            mimetype.startswith("application/") and mimetype.endswith("+json")
-        ):
-            raise CdsError(
-                415,
-                "unsupported-media-type",
-                f"send JSON (Content-Type: application/json), not {mimetype or 'no type'!r}",
-            )
-        try:
-            return orjson.loads(_read_body(environ))
-        except orjson.JSONDecodeError as exc:
-            raise CdsError(400, "invalid-json", f"the body is not valid JSON: {exc}") from exc
 
     def _base_url(self, environ: dict[str, Any]) -> str:
         configured = self.app.config["PLUGIN"]["server"].get("public_base_url")

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from flask import Flask, g
 
 from plugin.cds_hooks import clock, prefetch
@@ -37,6 +39,22 @@ class CdsHooks:
     catalog: Catalog
     tables: Tables
     rules: RuleSet
+
+
+def parse_body(mimetype: str, read: Callable[[], bytes]) -> Any:
+    """The request body as JSON: 415 unless the media type is JSON, 400 unless it parses."""
+    if mimetype != "application/json" and not (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    ):
+        raise CdsError(
+            415,
+            "unsupported-media-type",
+            f"send JSON (Content-Type: application/json), not {mimetype or 'no type'!r}",
+        )
+    try:
+        return orjson.loads(read())
+    except orjson.JSONDecodeError as exc:
+        raise CdsError(400, "invalid-json", f"the body is not valid JSON: {exc}") from exc
 
 
 def validate(cds: CdsHooks, service: Service, body: Any) -> dict[str, Any]:
