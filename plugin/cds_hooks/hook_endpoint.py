@@ -149,9 +149,7 @@ class HookEndpoint:
         outcome = security.authenticate(
             self.app,
             environ.get("HTTP_AUTHORIZATION"),
-            lambda: security.audiences_for(
-                self.app, Request(environ).path, lambda: Request(environ).base_url
-            ),
+            lambda: self._audiences(environ),
             environ.get("PATH_INFO") or "",
             environ.get("REMOTE_ADDR"),
         )
@@ -160,6 +158,11 @@ class HookEndpoint:
         if isinstance(outcome, VerifiedToken):
             security.remember_caller(outcome)
         return None
+
+    def _audiences(self, environ: dict[str, Any]) -> list[str]:
+        # Only called for a request that carries a token: the URL is built as Flask's request builds it.
+        request = Request(environ)
+        return security.audiences_for(self.app, request.path, lambda: request.base_url)
 
     def _base_url(self, environ: dict[str, Any]) -> str:
         configured = self.app.config["PLUGIN"]["server"].get("public_base_url")

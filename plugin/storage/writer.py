@@ -189,7 +189,6 @@ class WriteBehind:
             self._write_batch(calls)
 
     def _run(self) -> None:
-        items = self._items
         wake = self._wake
         hurry = self._hurry
         while True:
@@ -197,20 +196,7 @@ class WriteBehind:
             if not hurry.is_set():
                 hurry.wait(self.window)  # let the calls of the requests in flight join this transaction
             wake.clear()
-            batch: list[Call] = []
-            markers: list[threading.Event] = []
-            stop = False
-            while True:
-                try:
-                    item = items.popleft()
-                except IndexError:
-                    break
-                if type(item) is tuple:
-                    batch.append(item)
-                elif item is _STOP:
-                    stop = True
-                else:
-                    markers.append(item)
+            batch, markers, stop = self._take_all()
             if batch:
                 try:
                     self._write_batch(batch)
@@ -221,19 +207,26 @@ class WriteBehind:
             if stop:
                 return
 
-    def _drain_here(self) -> None:
+    def _take_all(self) -> tuple[list[Call], list[threading.Event], bool]:
+        """Everything queued so far: the calls, the flush markers, and whether a stop was queued."""
         batch: list[Call] = []
         markers: list[threading.Event] = []
+        stop = False
         items = self._items
         while True:
             try:
                 item = items.popleft()
             except IndexError:
-                break
+                return batch, markers, stop
             if type(item) is tuple:
                 batch.append(item)
-            elif item is not _STOP:
+            elif item is _STOP:
+                stop = True
+            else:
                 markers.append(item)
+
+    def _drain_here(self) -> None:
+        batch, markers, _stop = self._take_all()
         if batch:
             self._write_batch(batch)
         for marker in markers:
