@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, request
 from markupsafe import escape
 
-from plugin import cds_hooks, sandbox, security, storage, terminology
+from plugin import cds_hooks, clock, sandbox, security, storage, terminology
 from plugin.cds_hooks.blueprint import EXTENSION_KEY as CDS_EXTENSION_KEY
 from plugin.config import load_settings, sandbox_enabled
 from plugin.http import json_response
@@ -22,6 +22,8 @@ def create_app(
     app.config["PLUGIN"] = load_settings(config, config_file)
     app.json.sort_keys = False  # FHIR and CDS Hooks readers expect keys in the order we wrote them
     app.url_map.strict_slashes = False
+    # One clock for the whole product; a configured date (or CPT_PLUGIN_TODAY) pins it for demos.
+    clock.configure(app.config["PLUGIN"]["clock"]["today"])
 
     # Order matters: security hooks run before any area's handlers; storage before the areas that write.
     security.init_app(app)

@@ -12,6 +12,7 @@ names the offending key (`security.issuers[0].jwks_file`), so a typo cannot sile
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 import tomllib
 from collections.abc import Callable
@@ -76,6 +77,11 @@ DEFAULTS: dict[str, Any] = {
         # None = follow the mode: on in development mode, off once JWT or issuers are configured,
         # because the page and its FHIR server serve patient records to anyone who can reach them.
         "enabled": None,
+    },
+    "clock": {
+        # Pin "today" (YYYY-MM-DD) for demos: the age rule, the sandbox and the generator all read it.
+        # None = the real UTC date. The environment variable CPT_PLUGIN_TODAY overrides it.
+        "today": None,
     },
     "terminology": {
         # Largest unpaged $expand; more is a too-costly OperationOutcome. None = the terminology API's
@@ -326,6 +332,14 @@ def validate_settings(settings: dict[str, Any]) -> None:
         )
 
     _validate_storage_url(settings["storage"]["url"])
+
+    today = settings["clock"]["today"]
+    if today is not None:
+        _check_type("clock.today", today, str, "a date like 2028-02-29")
+        try:
+            dt.date.fromisoformat(today)
+        except ValueError:
+            raise _fail("clock.today", f"expected a date like 2028-02-29, got {today!r}") from None
 
     limits = settings["limits"]
     _positive("limits.max_body_bytes", limits["max_body_bytes"], integer=True)

@@ -12,9 +12,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from plugin import clock
 from plugin.app import create_app
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _clock_restored() -> Iterator[None]:
+    """A test that pins the product's clock (or builds an app with `clock.today`) leaves it as found."""
+    before = clock.pinned_date()
+    yield
+    clock.pin(before)
 
 
 def test_settings(tmp_path: Path) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from typing import Any
 
 from plugin.cds_hooks.conditions import Binding, fields_of
 from plugin.cds_hooks.content import NO_COUNTERPART, AgeBands, Documentation
-from plugin.cds_hooks.dates import age_bounds, age_text
 from plugin.cds_hooks.facts import Facts, Order, is_emergent
 from plugin.cds_hooks.fhir import as_dict, as_list, as_str, codings, contained
 from plugin.cds_hooks.tables import Tables
+from plugin.dates import age_bounds, age_text
 
 ORDER_FIELDS = ["ref", "code", "display", "label", "type", "date", "date_source", "quantity", "priority"]
 REQUEST_FIELDS = ["hook", "date", "several_orders"]

@@ -12,8 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugin.cds_hooks import clock
-from plugin.cds_hooks.dates import DateRange, parse_fhir_date
+from plugin import clock
 from plugin.cds_hooks.fhir import (
     CPT,
     as_dict,
@@ -27,6 +26,7 @@ from plugin.cds_hooks.fhir import (
     resources,
 )
 from plugin.cds_hooks.tables import Tables
+from plugin.dates import DateRange, parse_fhir_date
 
 EMERGENT_PRIORITIES = frozenset({"stat", "asap", "urgent"})
 ROUTINE_PRIORITIES = frozenset({"routine"})

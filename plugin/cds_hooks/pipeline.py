@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 from flask import Flask, g
 
-from plugin.cds_hooks import clock, prefetch
+from plugin import clock
+from plugin.cds_hooks import prefetch
 from plugin.cds_hooks.cards import render_response
 from plugin.cds_hooks.facts import Order, build_facts, build_orders
 from plugin.cds_hooks.fhir import as_list, reference_of, resources

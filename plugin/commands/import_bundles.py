@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -46,7 +45,8 @@ def _files(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from plugin.sandbox.ages import parse_age
+    from plugin import clock
+    from plugin.dates import parse_age
     from plugin.sandbox.importer import BundleImportError, import_file
 
     kwargs: dict = {"order_code": args.order_code}
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"cpt-plugin import: {exc}", file=sys.stderr)
             return 2
-        kwargs.update(age=age, order_date=args.order_date or dt.date.today(), label=str(age))
+        kwargs.update(age=age, order_date=args.order_date or clock.today(), label=str(age))
     else:
         kwargs.update(
             shift_to=args.shift_to, order_date=args.shift_to, label=f"to-{args.shift_to.isoformat()}"

@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, required=True, help="seed for names, ids and times")
     parser.add_argument(
-        "--as-of", required=True, type=iso_date, help="date of service for the scenarios (YYYY-MM-DD)"
+        "--as-of",
+        type=iso_date,
+        help="date of service for the scenarios (YYYY-MM-DD; default today, from the product's clock)",
     )
     parser.add_argument(
         "--out",
@@ -32,9 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from plugin import clock
     from plugin.sandbox import synth
 
-    bundles = synth.generate(args.seed, args.as_of)
+    bundles = synth.generate(args.seed, args.as_of or clock.today())
     if args.scenario:
         unknown = sorted(set(args.scenario) - set(bundles))
         if unknown:

@@ -11,11 +11,15 @@ import copy
 import datetime as dt
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from plugin.dates import Age, age_parts, birth_date_for
+from plugin.dates import age_parts_range as age_range
 from plugin.operation_outcome import OperationOutcomeError
-from plugin.sandbox.ages import Age, age_on, age_range, birth_date_for
-from plugin.sandbox.bundles import server_view
+from plugin.sandbox.bundles import ExpectedCard, server_view
+from plugin.sandbox.scenario_dates import birth_for, expected_cards
+from plugin.sandbox.scenarios import SPECS
 from plugin.sandbox.search import Index, run_query
 from plugin.sandbox.store import PatientRecord
 from plugin.sandbox.timeshift import shift_resource
@@ -32,6 +36,8 @@ CONTRACT_SERVICES = {
     "order-select": "ecmo-cannulation-order-select",
     "order-sign": "ecmo-cannulation-order-sign",
 }
+SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
+SYNTHETIC_SOURCE = "synthetic"
 TOKEN = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
 
 
@@ -68,18 +74,55 @@ def build_prefetch(
     return prefetch
 
 
-def shift_record(record: PatientRecord, to: dt.date) -> tuple[list[dict[str, Any]], int]:
-    """The record's resources moved so the order falls on `to` with the patient's age on it unchanged."""
+@dataclass(frozen=True)
+class ShiftedRecord:
+    """A record moved so its order falls on another date, and the cards it should get there."""
+
+    resources: list[dict[str, Any]]
+    days: int
+    expected: list[ExpectedCard]
+
+
+def shift_record(record: PatientRecord, to: dt.date) -> ShiftedRecord:
+    """The record's resources moved so the order falls on `to`, the patient keeping what makes the scenario.
+
+    Everything moves by the same number of days as the order, so the history keeps its order. The
+    birth date is then set from the scenario's definition on `to` (scenario_dates.py): a synthetic
+    scenario keeps its meaning ("the day before the 6th birthday") on any date, and any other record
+    with a full birth date keeps its age in years, months and days (or the youngest older age, where
+    that age does not exist on `to`). A scenario's expected cards are worked out again for `to`.
+    """
     order_date = dt.date.fromisoformat(record.scenario.order_date)
-    patient = record.resource("Patient") or {}
-    birth = patient.get("birthDate", "")
-    if len(birth) == 10:
-        age = age_on(dt.date.fromisoformat(birth), order_date)
-        days = (birth_date_for(age, to) - dt.date.fromisoformat(birth)).days
-    else:
-        days = (to - order_date).days
+    days = (to - order_date).days
     bundle = shift_resource(copy.deepcopy(record.bundle), days)
-    return server_view(bundle), days
+    entries = [e.get("resource", {}) for e in bundle.get("entry", [])]
+    patient = next((r for r in entries if r.get("resourceType") == "Patient"), None)
+    old_birth = (record.resource("Patient") or {}).get("birthDate", "")
+    spec = SPECS_BY_NAME.get(record.scenario.name) if record.source == SYNTHETIC_SOURCE else None
+    expected = list(record.scenario.expected)
+    if spec is not None:
+        if spec.birth == "exact":
+            age = age_parts(dt.date.fromisoformat(old_birth), order_date)
+            birth = birth_for(spec.birth, to, age)
+        elif spec.birth == "adult-partial-year":
+            birth = patient.get("birthDate") if patient else None  # a year moved with the record
+        else:
+            birth = birth_for(spec.birth, to)
+        if patient is not None and birth is not None:
+            patient["birthDate"] = birth
+        expected = expected_cards(spec, birth, to)
+    elif patient is not None and len(old_birth) == 10:
+        age = age_parts(dt.date.fromisoformat(old_birth), order_date)
+        patient["birthDate"] = birth_date_for(age, to).isoformat()
+    return ShiftedRecord(server_view(bundle), days, expected)
+
+
+def expected_on(record: PatientRecord, on: dt.date) -> list[ExpectedCard]:
+    """A record's expected cards for an order on another date, its birth date unchanged."""
+    spec = SPECS_BY_NAME.get(record.scenario.name) if record.source == SYNTHETIC_SOURCE else None
+    if spec is None:
+        return list(record.scenario.expected)
+    return expected_cards(spec, (record.resource("Patient") or {}).get("birthDate"), on)
 
 
 def describe_age(birth_date: str | None, on: dt.date) -> dict[str, Any]:

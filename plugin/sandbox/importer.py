@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plugin.dates import Age, birth_date_for
+from plugin.dates import age_parts as age_on
 from plugin.sandbox import codes
-from plugin.sandbox.ages import Age, age_on, birth_date_for
 from plugin.sandbox.bundles import ExpectedCard, Scenario, dumps, load_bundle, set_scenario
 from plugin.sandbox.timeshift import DATE_VALUE, collect_dates, shift_resource
 

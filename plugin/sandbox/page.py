@@ -12,10 +12,17 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 
+from plugin import clock
 from plugin.config import development_mode
 from plugin.http import json_response
 from plugin.sandbox import codes
-from plugin.sandbox.hookrequest import CONTRACT_PREFETCH, build_request, describe_age, shift_record
+from plugin.sandbox.hookrequest import (
+    CONTRACT_PREFETCH,
+    build_request,
+    describe_age,
+    expected_on,
+    shift_record,
+)
 from plugin.sandbox.store import PatientRecord, get_sandbox_store
 
 bp = Blueprint(
@@ -89,16 +96,23 @@ def build() -> Any:
         return _error(400, "invalid-templates", "templates must map prefetch keys to query strings")
     resources = record.resources
     order_date = record.scenario.order_date
+    expected = record.scenario.expected
     shift_days = 0
     if body.get("shiftToToday"):
-        today = dt.date.today()
-        resources, shift_days = shift_record(record, today)
+        today = clock.today()
+        try:
+            shifted = shift_record(record, today)
+        except ValueError as exc:  # only on a date before the calendar can hold the patient
+            return _error(400, "invalid-date", f"cannot place this patient on {today}: {exc}")
+        resources, shift_days, expected = shifted.resources, shifted.days, shifted.expected
         order_date = today.isoformat()
     elif body.get("orderDate"):
         try:
-            order_date = dt.date.fromisoformat(str(body["orderDate"])).isoformat()
+            day = dt.date.fromisoformat(str(body["orderDate"]))
         except ValueError:
             return _error(400, "invalid-date", "orderDate must be a date like 2026-11-25")
+        order_date = day.isoformat()
+        expected = expected_on(record, day)
     try:
         patient = _patient_summary(resources, record, order_date)
     except ValueError as exc:  # e.g. an orderDate before the patient's birth date
@@ -115,7 +129,7 @@ def build() -> Any:
     )
     return json_response(
         {
-            "scenario": record.scenario.summary(),
+            "scenario": {**record.scenario.summary(), "expectedCards": [c.as_dict() for c in expected]},
             "source": record.source,
             "selection": record.scenario.selection,
             "shiftDays": shift_days,

@@ -24,6 +24,9 @@ service:
 - payer-policy (info): Medicare `payer-medicare`, a Blue plan `payer-blue-plan`, Aetna, Cigna and
   UnitedHealthcare `payer-policy-not-verified`; a payer the service does not recognise gets none.
 - An order outside the ECMO/ECLS family gets no cards at all.
+
+The age cards depend on the date of service, so they are not listed per scenario: scenario_dates.py
+works them out from each scenario's birth-date definition on whatever date the order is placed.
 """
 
 from __future__ import annotations
@@ -69,11 +72,13 @@ class Spec:
     setting: str = "inpatient"
     indication: bool = True
     consent: bool = True
-    # Cards particular to the scenario; the note checklist and the payer's card are added by cards().
+    # Cards particular to the scenario; the note checklist and the payer's card are added by cards(),
+    # the age cards by scenario_dates.expected_cards(), from the birth date and the date of service.
     expected: tuple[ExpectedCard, ...] = ()
     in_family: bool = True
 
     def cards(self) -> list[ExpectedCard]:
+        """The cards that do not depend on the date: the scenario's own, the note and the payer's."""
         if not self.in_family:
             return []
         found = list(self.expected)
@@ -87,28 +92,30 @@ class Spec:
 SPECS: tuple[Spec, ...] = (
     Spec(
         "under6-day-before-6th-birthday",
-        "Child who turns 6 tomorrow; 33952 ordered today: 33951 applies.",
+        "Child who turns 6 the day after the date of service (on 28 February of a leap year: on 1 March, "
+        "two days later); 33952 ordered: still 5, so 33951 applies.",
         birth="day-before",
         payer="bcbs",
-        expected=(AGE,),
     ),
     Spec(
         "sixth-birthday-day-of",
-        "Child who turns 6 on the date of service: 33952 is right.",
+        "Child whose 6th birthday is the date of service (on 29 February: who turned 6 the day before, "
+        "as nobody born six years earlier has a 29 February): 33952 is right.",
         birth="day-of",
         payer="aetna",
         expected=(),
     ),
     Spec(
         "leap-day-birthday-feb28",
-        "Born 29 February; service on 28 February of a common year: still 5.",
+        "Born 29 February; service on 28 February of a common year: still 5 (6 on 1 March), so 33951 "
+        "applies. On another date: the oldest child born on a 29 February who is still under 6.",
         birth="leap-feb28",
         payer="cigna",
-        expected=(AGE,),
     ),
     Spec(
         "leap-day-birthday-mar01",
-        "Born 29 February; service on 1 March of a common year: 6.",
+        "Born 29 February; service on 1 March of a common year: 6, 33952 is right. On another date: the "
+        "youngest child born on a 29 February who is 6 or older.",
         birth="leap-mar01",
         payer="unitedhealthcare",
         expected=(),
@@ -118,7 +125,6 @@ SPECS: tuple[Spec, ...] = (
         "Adult with the birth-through-5 code ordered: 33952 applies.",
         code="33951",
         payer="aetna",
-        expected=(AGE,),
     ),
     Spec(
         "adult-medicare",
@@ -149,17 +155,17 @@ SPECS: tuple[Spec, ...] = (
     ),
     Spec(
         "partial-birthdate-year-only",
-        "Birth date is a year only, six years back: 5 or 6, undecidable.",
+        "Birth date is a year only, six years back: 5 or 6, undecidable (on 31 December it is 6 for "
+        "every day of that year, so the age is decided).",
         birth="partial-year",
         payer="bcbs",
-        expected=(AGE_UNCERTAIN,),
     ),
     Spec(
         "partial-birthdate-year-month",
-        "Birth date is year and month only, that month six years back.",
+        "Birth date is year and month only, that month six years back: 5 or 6, undecidable (on the last "
+        "day of a month it is 6 for every day of that month, so the age is decided).",
         birth="partial-month",
         payer="cigna",
-        expected=(AGE_UNCERTAIN,),
     ),
     Spec(
         "partial-birthdate-adult",
@@ -174,7 +180,6 @@ SPECS: tuple[Spec, ...] = (
         "No birth date on record (data-absent-reason unknown).",
         birth="missing",
         payer="unitedhealthcare",
-        expected=(NO_BIRTH_DATE,),
     ),
     Spec(
         "missing-indication",

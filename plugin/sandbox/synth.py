@@ -13,9 +13,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from plugin.dates import Age
+from plugin.dates import age_parts as age_on
 from plugin.sandbox import codes
-from plugin.sandbox.ages import Age, add_months, age_on, birth_date_for
 from plugin.sandbox.bundles import Scenario, dumps, set_scenario
+from plugin.sandbox.scenario_dates import expected_cards, scenario_dates
 from plugin.sandbox.scenarios import SPECS, Spec
 
 GIVEN = {
@@ -87,41 +89,6 @@ class Ids:
 
     def new(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
-
-def scenario_dates(spec: Spec, as_of: dt.date, rng: random.Random) -> tuple[dt.date, str | None]:
-    """(date of service, Patient.birthDate or None) for the spec's kind of birth date."""
-    order = as_of
-    if spec.birth == "day-before":
-        return order, (birth_date_for(Age(6), order) + dt.timedelta(days=1)).isoformat()
-    if spec.birth == "day-of":
-        return order, birth_date_for(Age(6), order).isoformat()
-    if spec.birth in ("leap-feb28", "leap-mar01"):
-        # The latest common year Y <= as-of whose 1 March has passed and whose Y-6 is a leap year.
-        year = as_of.year if as_of >= dt.date(as_of.year, 3, 1) else as_of.year - 1
-        while (year - 6) % 4 != 0 or not _is_leap(year - 6):
-            year -= 1
-        order = dt.date(year, 2, 28) if spec.birth == "leap-feb28" else dt.date(year, 3, 1)
-        return order, dt.date(year - 6, 2, 29).isoformat()
-    if spec.birth == "partial-year":
-        # Any day but 31 December leaves a child born six calendar years back either 5 or 6.
-        order = order - dt.timedelta(days=1) if (order.month, order.day) == (12, 31) else order
-        return order, str(order.year - 6)
-    if spec.birth == "partial-month":
-        if add_months(order, 1).replace(day=1) - dt.timedelta(days=1) == order:
-            order = order - dt.timedelta(days=1)
-        return order, f"{order.year - 6:04d}-{order.month:02d}"
-    if spec.birth == "missing":
-        return order, None
-    years = rng.randint(*spec.age_years)
-    birth = birth_date_for(Age(years, rng.randint(0, 11), rng.randint(0, 27)), order)
-    if spec.birth == "adult-partial-year":
-        return order, str(birth.year)
-    return order, birth.isoformat()
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def entry(resource: dict[str, Any]) -> dict[str, Any]:
@@ -312,7 +279,7 @@ def build_scenario(spec: Spec, seed: int, as_of: dt.date) -> dict[str, Any]:
             selection=orders[0]["id"],
             encounter_id=encounter["id"],
             user_id=f"Practitioner/{practitioner['id']}",
-            expected=spec.cards(),
+            expected=expected_cards(spec, birth_date, order_date),
         ),
     )
     return bundle

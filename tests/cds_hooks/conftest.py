@@ -13,8 +13,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from plugin import clock
 from plugin.app import create_app
-from plugin.cds_hooks import cards, clock
+from plugin.cds_hooks import cards
 from plugin.cds_hooks.schemas import response_problems
 
 NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
@@ -32,9 +33,9 @@ def cds_settings(tmp_path: Path, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
-    monkeypatch.setattr(clock, "now", lambda: NOW)
-    return NOW
+def pinned_clock() -> Iterator[dt.datetime]:
+    with clock.pinned(NOW.date()):
+        yield NOW
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plugin.cds_hooks.dates import anniversary
+from plugin import clock
+from plugin.dates import anniversary
 from plugin.terminology import get_registry
 from tests.cds_hooks.stubs import (
     CPT,
@@ -134,6 +135,27 @@ def test_request_date__used_when_the_order_has_no_date(call, birth_date, expect_
     assert (len(age_cards(response)) == 1) is expect_warning
     if expect_warning:
         assert "the request date" in age_cards(response)[0]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "today", "expect_warning"),
+    [
+        ("2022-03-15", "2028-03-14", True),  # the day before the 6th birthday
+        ("2022-03-15", "2028-03-15", False),  # the 6th birthday
+        ("2020-02-29", "2026-02-28", True),  # born 29 February, common year: still 5
+        ("2020-02-29", "2026-03-01", False),
+        ("2021-12-31", "2027-12-31", False),  # 31 December
+        ("2022-02-28", "2028-02-29", False),  # 29 February: 6 since the day before
+        ("2022-03-01", "2028-02-29", True),
+    ],
+)
+def test_request_date__pinned_hard_dates__age_on_that_day(call, birth_date, today, expect_warning) -> None:
+    order = service_request("sr-1", "33952", occurrence=None)
+    with clock.pinned(dt.date.fromisoformat(today)):
+        response = call(ORDER_SIGN, order_sign([order], birth_date=birth_date))
+    assert (len(age_cards(response)) == 1) is expect_warning
+    if expect_warning:
+        assert today in age_cards(response)[0]["summary"]
 
 
 @pytest.mark.parametrize(

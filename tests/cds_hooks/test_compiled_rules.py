@@ -16,8 +16,8 @@ from flask import Flask
 from plugin.app import create_app
 from plugin.cds_hooks import cards
 from plugin.cds_hooks.conditions import RuleError, compile_condition, format_value, render
-from plugin.cds_hooks.dates import parse_fhir_date
 from plugin.cds_hooks.request_binders import INDICATOR_HEADER, _indicator_table
+from plugin.dates import parse_fhir_date
 from tests.cds_hooks.conftest import cds_settings
 from tests.cds_hooks.stubs import ORDER_SIGN, cards_of, order_sign, service_request
 from tests.cds_hooks.test_rules_engine import copy_content, edit_rule

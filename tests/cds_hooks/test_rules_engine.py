@@ -12,9 +12,9 @@ import pytest
 
 from plugin.app import create_app
 from plugin.cds_hooks.conditions import RuleError, compile_condition, render
-from plugin.cds_hooks.dates import DateRange, age_on, age_range, parse_fhir_date
 from plugin.cds_hooks.schemas import response_problems
 from plugin.config import PROJECT_ROOT
+from plugin.dates import DateRange, age_on, age_range, parse_fhir_date
 from tests.cds_hooks.conftest import cds_settings
 from tests.cds_hooks.stubs import ORDER_SIGN, order_sign, service_request
 

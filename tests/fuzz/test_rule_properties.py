@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plugin.app import create_app
-from plugin.cds_hooks.dates import age_on, anniversary
 from plugin.cds_hooks.schemas import response_problems
+from plugin.dates import age_on, anniversary
 from tests.conftest import test_settings as base_settings
 
 CPT = "http://www.ama-assn.org/go/cpt"

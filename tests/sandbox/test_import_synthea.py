@@ -10,7 +10,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from plugin.cli import main
-from plugin.sandbox.ages import age_on
+from plugin.dates import age_parts as age_on
 from plugin.sandbox.bundles import get_scenario
 from plugin.sandbox.timeshift import collect_dates
 

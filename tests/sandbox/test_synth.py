@@ -10,8 +10,8 @@ from pathlib import Path
 from fhir.resources.R4B.bundle import Bundle
 
 from plugin.cli import main
+from plugin.dates import age_parts as age_on
 from plugin.sandbox import synth
-from plugin.sandbox.ages import age_on
 from plugin.sandbox.bundles import dumps, get_scenario, server_view
 from plugin.sandbox.scenarios import SPECS
 

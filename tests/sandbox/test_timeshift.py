@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from plugin.sandbox.ages import Age, age_on, birth_date_for, parse_age
+from plugin.dates import Age, birth_date_for, parse_age
+from plugin.dates import age_parts as age_on
 from plugin.sandbox.timeshift import collect_dates, shift_resource, shift_value
 
 from .conftest import synthea_files
