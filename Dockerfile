@@ -2,7 +2,7 @@
 #   docker build -t cpt-plugin .
 #   docker run --rm -p 8080:8080 -v cpt-plugin-var:/srv/cpt-plugin/var cpt-plugin
 # Settings live in /etc/cpt-plugin.toml (written below); mount your own file over it, or point
-# CPT_PLUGIN_CONFIG elsewhere, to change them. Any gunicorn setting goes under [server.gunicorn].
+# CPT_PLUGIN_CONFIG elsewhere, to change them. Other gunicorn settings: the GUNICORN_CMD_ARGS environment variable.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -30,7 +30,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check plugin tests
 	$(BIN)/python -m pytest
 
-# Production-mode benchmark (README "Performance"). wrk comes from Debian when we may install it;
+# Production-mode benchmark (docs/performance.md). wrk comes from Debian when we may install it;
 # otherwise the built-in Python load generator drives the servers. BENCH_ARGS passes options through.
 bench: $(VENV)/.installed-bench
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \

@@ -1,7 +1,7 @@
 """Settings: built-in defaults, overlaid by a TOML file, overlaid by a mapping passed to create_app.
 
 The file comes from `--config FILE` or the CPT_PLUGIN_CONFIG environment variable. Sections and keys
-are documented in README.md ("Configuration and security"). Values are kept as the nested dict TOML
+are documented in docs/configuration.md. Values are kept as the nested dict TOML
 gives, under `app.config["PLUGIN"]`, so a key reads the same in the file, in code and in the docs.
 
 The merged settings are checked before anything uses them: an unknown section or key, a value of the

@@ -1,6 +1,6 @@
 """Production serving: gunicorn, configured in code (this module is the gunicorn.conf.py).
 
-Why these settings (measured on a 2-core machine; numbers in README "Performance"):
+Why these settings (measured on a 2-core machine; numbers in docs/performance.md):
 
 - `worker_class = "sync"`, `workers` = cores. The CDS and terminology handlers are CPU-bound
   (JSON in, rules or index look-ups, JSON out). Sync workers close every connection after the

@@ -108,7 +108,7 @@ def _warn_about_mode(app: Flask) -> None:
         log.warning(
             "\n%s\nDEVELOPMENT MODE: CDS Hooks calls are NOT authenticated (security.require_jwt = false, "
             "no [[security.issuers]]).\nAnyone who can reach this port can call the services; only loopback "
-            "FHIR servers are fetched.\nDo not expose this instance; see README 'Configuration and security'."
+            "FHIR servers are fetched.\nDo not expose this instance; see docs/security.md."
             "\n%s",
             "!" * 100,
             "!" * 100,
