@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from plugin import clock
 from plugin.config import development_mode
+from plugin.dates import parse_fhir_date
 from plugin.http import json_response
 from plugin.sandbox import codes
 from plugin.sandbox.hookrequest import (
@@ -107,10 +108,10 @@ def build() -> Any:
         resources, shift_days, expected = shifted.resources, shifted.days, shifted.expected
         order_date = today.isoformat()
     elif body.get("orderDate"):
-        try:
-            day = dt.date.fromisoformat(str(body["orderDate"]))
-        except ValueError:
-            return _error(400, "invalid-date", "orderDate must be a date like 2026-11-25")
+        found = parse_fhir_date(body["orderDate"], allow_time=False)
+        if found is None or not found.precise:
+            return _error(400, "invalid-date", "orderDate must be a full date like 2026-11-25")
+        day = found.low
         order_date = day.isoformat()
         expected = expected_on(record, day)
     try:
