@@ -140,3 +140,20 @@ def test_order_date__other_date__expected_cards_follow_that_date(client) -> None
     assert "age-criteria" not in topics
     cards = call_service(client, "order-sign", built["request"])
     assert "age-criteria" not in {c["source"]["topic"]["code"] for c in cards}
+
+
+@pytest.mark.parametrize(
+    ("order_date", "why"),
+    [
+        ("2026-W48-3", "full date"),
+        ("2026-11", "full date"),
+        ("2027-02-29", "full date"),
+        (20261125, "full date"),
+        ("2019-01-01", "before the birth date"),  # the patient is born in 2020
+    ],
+)
+def test_order_date__unusable__400_json_says_why(client, order_date, why) -> None:
+    body = {"scenario": "partial-birthdate-year-only", "hook": "order-sign", "orderDate": order_date}
+    response = client.post("/sandbox/api/request", json=body)
+    assert response.status_code == 400 and response.mimetype == "application/json"
+    assert response.get_json()["error"] == "invalid-date" and why in response.get_json()["message"]
