@@ -14,8 +14,6 @@ from werkzeug.serving import make_server
 
 from plugin.app import create_app
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-
 
 def test_settings(tmp_path: Path) -> dict[str, Any]:
     """Settings every test app starts from: its own feedback database, no JWT, no config file."""
