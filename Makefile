@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint fuzz bench validate clean
+.PHONY: run test test-deps lint fuzz bench validate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/cpt-plugin serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+# test-deps comes first so a machine that cannot get Chromium or PostgreSQL stops before the pip install.
+test: test-deps $(VENV)/.installed-test
 	$(BIN)/ruff check plugin tests
 	$(BIN)/python -m pytest
+
+# Debian chromium and postgresql for the browser and storage tests: installed when missing (as root),
+# otherwise one line says what to install.
+test-deps:
+	@bash tools/ensure-test-deps
 
 # Production-mode benchmark (docs/performance.md). wrk comes from Debian when we may install it;
 # otherwise the built-in Python load generator drives the servers. BENCH_ARGS passes options through.

@@ -15,8 +15,6 @@ from werkzeug.serving import make_server
 from plugin import clock
 from plugin.app import create_app
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-
 
 @pytest.fixture(autouse=True)
 def _clock_restored() -> Iterator[None]:

@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_TESTS_DIR = Path("../shared/tx-ecosystem/tests")
+from plugin.config import PROJECT_ROOT
+
+# The pinned HL7 suite the repository carries for its own conformance gate; found beside the source
+# tree, so the command works from any directory of a checkout. An installed copy has no tests/
+# folder: there --tests-dir names one.
+DEFAULT_TESTS_DIR = PROJECT_ROOT / "tests" / "data" / "tx-ecosystem"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--tests-dir",
         type=Path,
         default=DEFAULT_TESTS_DIR,
-        help=f"folder holding test-cases.json (default {DEFAULT_TESTS_DIR})",
+        help="folder holding test-cases.json (default: tests/data/tx-ecosystem of the source tree)",
     )
     parser.add_argument(
         "--suite", action="append", default=[], metavar="NAME", help="only this suite (repeatable)"

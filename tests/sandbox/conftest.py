@@ -16,7 +16,7 @@ from plugin.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC = ROOT / "fhir_bundles" / "synthetic"
-SYNTHEA = ROOT.parent / "shared" / "synthea"
+SYNTHEA = ROOT / "tests" / "data" / "synthea"
 # Debian's Chromium driven by Playwright (no browser download): see the stack notes.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

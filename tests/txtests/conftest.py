@@ -13,7 +13,7 @@ import pytest
 
 from plugin.txtests.compare import Comparator, java_split
 
-PINNED = Path(__file__).resolve().parents[3] / "shared" / "tx-ecosystem" / "tests"
+PINNED = Path(__file__).resolve().parents[1] / "data" / "tx-ecosystem"
 
 
 def require_pinned(folder: Path) -> Path:
@@ -21,7 +21,7 @@ def require_pinned(folder: Path) -> Path:
     if not (folder / "test-cases.json").is_file():
         pytest.fail(
             f"the pinned tx-ecosystem tests are missing: expected {folder}/test-cases.json "
-            "(the shared folder must sit next to the repository as ../shared)"
+            "(they are committed under tests/data/tx-ecosystem)"
         )
     return folder
 

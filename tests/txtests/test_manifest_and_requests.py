@@ -35,7 +35,7 @@ def test_pinned_manifest__every_named_file_loads(pinned_tests_dir) -> None:
 
 def test_missing_pinned_folder__fails_the_gate_with_a_clear_message(tmp_path, require_pinned_tests) -> None:
     with pytest.raises(pytest.fail.Exception, match="pinned tx-ecosystem tests are missing"):
-        require_pinned_tests(tmp_path / "shared" / "tx-ecosystem" / "tests")
+        require_pinned_tests(tmp_path / "tests" / "data" / "tx-ecosystem")
 
 
 def test_manifest__missing_or_broken_file_is_a_manifest_error(tmp_path) -> None:
@@ -196,3 +196,11 @@ def test_r4_to_r5__expansion_property_extensions_become_elements() -> None:
 def test_runner_files__stay_small() -> None:
     for path in Path(__file__).resolve().parents[2].joinpath("plugin", "txtests").glob("*.py"):
         assert len(path.read_text().splitlines()) < 420, path.name
+
+
+def test_txtests_command__default_folder_is_the_committed_pinned_suite(pinned_tests_dir) -> None:
+    from plugin.cli import build_parser
+
+    args = build_parser().parse_args(["txtests", "--url", "http://127.0.0.1:9/fhir"])
+    assert args.tests_dir.resolve() == pinned_tests_dir.resolve()
+    assert load_manifest(args.tests_dir).total_tests == 448
