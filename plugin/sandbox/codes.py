@@ -85,7 +85,7 @@ PLACE_OF_SERVICE = {
     "office": {"system": POS, "code": "11", "display": "Office"},
 }
 
-# Billable ICD-10-CM codes for sourced ECMO indications (shared domain notes §6, FY2026 tabular).
+# Billable ICD-10-CM codes for sourced ECMO indications (CDC ICD-10-CM FY2026 tabular list).
 INDICATIONS: list[tuple[str, str]] = [
     ("J80", "Acute respiratory distress syndrome"),
     ("J96.01", "Acute respiratory failure with hypoxia"),

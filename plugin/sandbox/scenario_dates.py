@@ -50,7 +50,7 @@ from plugin.dates import (
 from plugin.sandbox.bundles import ExpectedCard
 from plugin.sandbox.scenarios import AGE, AGE_UNCERTAIN, NO_BIRTH_DATE, Spec
 
-# The CPT age split (shared domain notes, age bands; the CPT 2015 ECMO/ECLS descriptors): 33951 is
+# The CPT age split (the CPT 2015 ECMO/ECLS code descriptors, as the age-criteria rule cites): 33951 is
 # reported from birth through 5 years, 33952 from age 6. (min, max) whole years; None = no limit.
 AGE_BANDS: dict[str, tuple[int | None, int | None]] = {"33951": (None, 5), "33952": (6, None)}
 SIXTH = 6

@@ -1,9 +1,9 @@
 """The synthetic scenarios: one per rule path of the CDS service, with the cards each should get.
 
 Which rules exist (id, topic, indicator) comes from cds_hooks/rules/; whether a rule fires for a
-scenario is worked out here from the rule's stated condition and the sourced domain facts (shared
-domain notes §1-§6), never from what the service happens to return, so a replay can catch a wrong
-service:
+scenario is worked out here from the rule's stated condition and the sourced facts the rules cite
+(CPT age split, CMS NCCI PTP/MUE/add-on files, CMS PFS indicators), never from what the service
+happens to return, so a replay can catch a wrong service:
 
 - age-criteria `age-band-mismatch` (warning): 33952 is for patients 6 and older, 33951 for birth
   through 5 years; the age that counts is the one on the date of service, in completed years. Born
