@@ -88,7 +88,7 @@ def authenticate(
             err.jti,
             remote_addr,
         )
-        return responses.UNAUTHORIZED
+        return responses.unauthorized_refusal(err.remedy)
     except SQLAlchemyError:
         # Without the replay store a replayed token could pass: refuse, but say it is on our side.
         log.exception("JWT replay store unavailable; refusing %s", path)
