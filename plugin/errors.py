@@ -105,13 +105,15 @@ def unexpected_response(exc: BaseException | None) -> Response:
 # HTTP errors by area
 
 
-def _error_code(status: int) -> str:
-    return {404: "not-found", 405: "method-not-allowed"}.get(status, "http-error")
+def _error_code(err: HTTPException) -> str:
+    """The `error` code: werkzeug's name for the status, e.g. "not-found", "method-not-allowed"."""
+    return (err.name or "http-error").lower().replace(" ", "-")
 
 
 def _message(err: HTTPException) -> str:
     path, method = request.path, request.method
     if isinstance(err, NotFound) and _under(path, CDS_AREA):
+        # plugin.cds_hooks.EXTENSION_KEY, not imported: that package imports this module.
         if current_app.extensions.get("cds_hooks") is None:
             return (
                 f"No such path: {method} {path}. The CDS service is not enabled on this server "
@@ -132,7 +134,7 @@ def http_error_response(err: HTTPException, area: str) -> Response:
     if area == "fhir":
         response = fhir_response(OperationOutcomeError.simple(status, message).to_resource(), status)
     else:
-        response = json_response({"error": _error_code(status), "message": message}, status)
+        response = json_response({"error": _error_code(err), "message": message}, status)
     if isinstance(err, MethodNotAllowed) and err.valid_methods:
         response.headers["Allow"] = ", ".join(err.valid_methods)
     return response

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 from plugin.cds_hooks.hook_endpoint import HookEndpoint
 from plugin.security import audit
@@ -191,3 +191,26 @@ def test_service_call__failure_after_the_answer_gives_a_json_500_with_a_logged_i
     server = serve(app)
     caplog.set_level(logging.ERROR)
     assert_json_500(call_service(server), caplog)
+
+
+@pytest.mark.parametrize(
+    ("path", "fhir"),
+    [("/cds-services", False), ("/sandbox/api/patients", False), ("/sandbox/fhir/metadata", True)],
+)
+def test_werkzeug_http_error_in_an_area__json_of_that_area(app: Flask, serve, path: str, fhir: bool) -> None:
+    """An HTTP error werkzeug raises (here a 400 from a hook) is rendered in the area's dialect."""
+
+    def refuse_when_asked() -> None:
+        if request.headers.get(FAIL_HEADER):
+            abort(400, "the test asked for a 400")
+
+    app.before_request(refuse_when_asked)
+    server = serve(app)
+    reply = requests.get(server.url + path, headers={FAIL_HEADER: "1"}, timeout=10)
+    assert reply.status_code == 400
+    if fhir:
+        assert reply.headers["Content-Type"].startswith("application/fhir+json")
+        assert reply.json()["issue"][0]["details"]["text"] == "the test asked for a 400"
+    else:
+        assert reply.headers["Content-Type"] == "application/json"
+        assert reply.json() == {"error": "bad-request", "message": "the test asked for a 400"}
