@@ -8,10 +8,10 @@ from typing import Any
 from flask import Flask, request
 from markupsafe import escape
 
-from plugin import cds_hooks, clock, sandbox, security, storage, terminology
+from plugin import cds_hooks, clock, errors, sandbox, security, storage, terminology
 from plugin.cds_hooks.blueprint import EXTENSION_KEY as CDS_EXTENSION_KEY
 from plugin.config import load_settings, sandbox_enabled
-from plugin.http import json_response
+from plugin.http import CollapseSlashes, json_response
 from plugin.version import __version__
 
 
@@ -31,6 +31,10 @@ def create_app(
     terminology.init_app(app)
     cds_hooks.init_app(app)
     sandbox.init_app(app)
+    # After the areas: JSON for what none of them sees (routing errors, unexpected exceptions).
+    errors.init_app(app)
+    # Outermost, so the WSGI-level service call (cds_hooks.HookEndpoint) sees the collapsed path too.
+    app.wsgi_app = CollapseSlashes(app.wsgi_app)  # type: ignore[method-assign]
 
     links = {"fhir_r4": "/fhir/metadata", "fhir_r5": "/fhir/r5/metadata"}
     if app.extensions.get(CDS_EXTENSION_KEY) is not None:

@@ -248,6 +248,9 @@ def _validate_issuer(index: int, entry: Any, seen: set[str]) -> None:
     if entry["iss"] in seen:
         raise _fail(f"{prefix}.iss", f"issuer {entry['iss']!r} is configured twice")
     seen.add(entry["iss"])
+    # Configured keys (jwks_file, jwks) are tried first by kid, whatever jku a token names, and a jku
+    # is never fetched for them; jku_allowlist is only needed for keys that are not configured
+    # (plugin/security/jwt_auth.py).
     sources = [k for k in ("jwks_file", "jwks", "jku_allowlist") if k in entry]
     if not sources:
         raise _fail(

@@ -2,20 +2,18 @@
 
 Every FHIR blueprint (terminology at /fhir and /fhir/r5, the sandbox FHIR server) registers
 `register_error_handlers`, so bad input anywhere below them renders as an OperationOutcome with a
-4xx status, and an unexpected exception still renders as one (500) instead of an HTML page.
+4xx status, and an unexpected exception still renders as one (500, with the error id the log line
+carries) instead of an HTML page.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Blueprint
 from werkzeug.exceptions import HTTPException
 
 from plugin.http import fhir_response
-
-log = logging.getLogger(__name__)
 
 # HTTP status -> OperationOutcome.issue.code for errors raised by the web layer itself.
 _HTTP_ISSUE_CODE = {
@@ -144,10 +142,8 @@ def register_error_handlers(bp: Blueprint) -> None:
 
     @bp.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:
-        log.exception("unhandled error under %s", bp.name)
-        return fhir_response(
-            OperationOutcomeError.simple(
-                500, "Internal error; the server log has the details.", "exception"
-            ).to_resource(),
-            500,
-        )
+        # The same logged 500 with an error id as every other area (plugin.errors); imported here
+        # because plugin.errors builds its OperationOutcomes with this module.
+        from plugin.errors import unexpected_response
+
+        return unexpected_response(err)

@@ -9,13 +9,14 @@ same order, with the same functions, and only the plumbing is plain WSGI:
   body size (413) -> caller (JWT, 401/503) -> service (404) -> media type (415) -> JSON (400)
   -> pipeline.run (400/412) -> CORS headers -> audit line and row
 
-It runs inside an app context, so `g`, `current_app` and the fetch policy work as in a view.
+It runs inside an app context, so `g`, `current_app` and the fetch policy work as in a view. Paths
+arrive with doubled slashes collapsed (plugin.http.CollapseSlashes wraps this), and any failure, here
+or in the pipeline, is a JSON 500 whose error id is in the log line (plugin.errors).
 Discovery, feedback, preflights and other methods stay with the Flask blueprint (blueprint.py).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,14 +25,12 @@ import orjson
 from flask import Flask, g
 from werkzeug.wrappers import Request
 
-from plugin import security
+from plugin import errors, security
 from plugin.cds_hooks.pipeline import CdsError, CdsHooks, parse_body, precondition_outcome, run
 from plugin.cds_hooks.prefetch import PatientUnavailableError
 from plugin.security import audit, cors, responses
 from plugin.security.body_limit import buffer_chunked_body
 from plugin.security.jwt_auth import VerifiedToken
-
-log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PREFIX = "/cds-services/"
@@ -77,6 +76,13 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
 class HookEndpoint:
     """WSGI middleware: service calls are answered here, every other request goes to `wrapped`."""
 
@@ -92,20 +98,24 @@ class HookEndpoint:
         if service_id is None:
             return self.wrapped(environ, start_response)
         started = time.perf_counter()
-        with self.app.app_context():
-            g.cds_audit = {"service": service_id, "hookInstance": None, "rules": []}
-            status, body, headers = self._answer(environ, service_id)
-            headers += cors.cors_headers(self.app, environ.get("HTTP_ORIGIN"))
-            left = g.cds_audit  # the pipeline's, once it validated the request
-            record = audit.build_record(
-                "cds-hook-call",
-                service_id,
-                left,
-                status,
-                (time.perf_counter() - started) * 1000.0,
-                g.get("cds_token"),
-            )
-            audit.write_audit(self.app, record, left.get("issued"))
+        try:
+            with self.app.app_context():
+                g.cds_audit = {"service": service_id, "hookInstance": None, "rules": []}
+                status, body, headers = self._answer(environ, service_id)
+                headers += cors.cors_headers(self.app, environ.get("HTTP_ORIGIN"))
+                left = g.cds_audit  # the pipeline's, once it validated the request
+                record = audit.build_record(
+                    "cds-hook-call",
+                    service_id,
+                    left,
+                    status,
+                    (time.perf_counter() - started) * 1000.0,
+                    g.get("cds_token"),
+                )
+                audit.write_audit(self.app, record, left.get("issued"))
+        except Exception as exc:  # noqa: BLE001 - a failure outside _answer is still JSON with an error id
+            error_id = errors.log_unexpected("POST", environ.get("PATH_INFO") or "", exc)
+            status, body, headers = self._json(500, errors.internal_error_body(error_id))
         headers.append(("Content-Length", str(len(body))))
         start_response(_STATUS.get(status) or f"{status} Error", headers)
         return [body]
@@ -116,6 +126,7 @@ class HookEndpoint:
         refusal = self._gate(environ)
         if refusal is not None:
             return self._refusal(refusal)
+        body: Any = None
         try:
             service = self.cds.catalog.get(service_id)
             if service is None:
@@ -126,16 +137,20 @@ class HookEndpoint:
             result = run(self.app, self.cds, service, body, self._base_url(environ))
             return 200, orjson.dumps(result), [("Content-Type", "application/json")]
         except CdsError as exc:
+            # A refused call is audited with the ids its body carried, as far as the body parsed; a
+            # 415 body is parsed here only for that (the error path, so the call itself pays nothing).
+            if exc.status == 415:
+                body = _json_or_none(_read_body(environ))
+            audit.note_request_ids(g.cds_audit, body)
             extra = {"field": exc.field} if exc.field else {}
             return self._json(exc.status, {"error": exc.code, "message": exc.message, **extra})
         except PatientUnavailableError as exc:
             message = str(exc)
             outcome = precondition_outcome(message)
             return self._json(412, {"error": "precondition-failed", "message": message, "outcome": outcome})
-        except Exception:  # noqa: BLE001 - answered and logged, never a bare 500 page
-            log.exception("CDS service %s failed", service_id)
-            message = "The service failed; the server log has the cause."
-            return self._json(500, {"error": "internal-error", "message": message})
+        except Exception as exc:  # noqa: BLE001 - answered and logged, never a bare 500 page
+            error_id = errors.log_unexpected("POST", environ.get("PATH_INFO") or "", exc)
+            return self._json(500, errors.internal_error_body(error_id))
 
     def _gate(self, environ: dict[str, Any]) -> responses.Refusal | None:
         """What the security area's before_request does for a Flask route: size, then the caller."""
@@ -162,7 +177,7 @@ class HookEndpoint:
     def _audiences(self, environ: dict[str, Any]) -> list[str]:
         # Only called for a request that carries a token: the URL is built as Flask's request builds it.
         request = Request(environ)
-        return security.audiences_for(self.app, request.path, lambda: request.base_url)
+        return security.audiences_for(self.app, request.path, lambda: request.base_url, environ)
 
     def _base_url(self, environ: dict[str, Any]) -> str:
         configured = self.app.config["PLUGIN"]["server"].get("public_base_url")

@@ -16,8 +16,10 @@ from typing import Any
 from flask import Flask, Response, g, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request
 
 from plugin.config import development_mode
+from plugin.http import SENT_PATH_KEY
 from plugin.security import audit, cors, responses
 from plugin.security.body_limit import ChunkedBodyLimit
 from plugin.security.jwt_auth import AuthError, TokenVerifier, VerifiedToken
@@ -34,18 +36,30 @@ def is_cds_path(path: str) -> bool:
     return path == CDS_PREFIX or path.startswith(CDS_PREFIX + "/")
 
 
-def audiences_for(app: Flask, path: str, base_url: Callable[[], str]) -> list[str]:
+def audiences_for(
+    app: Flask, path: str, base_url: Callable[[], str], environ: dict[str, Any] | None = None
+) -> list[str]:
     """The URL the caller invoked, as the JWT `aud` must name it (with or without a trailing slash).
 
-    `base_url` gives the URL of this request without its query (only called without public_base_url)."""
+    `base_url` gives the URL of this request without its query (only called without public_base_url).
+    When the path came with doubled slashes (served as if single, see plugin.http.CollapseSlashes),
+    the URL as the client wrote it is accepted too: that is the one its token names."""
     public = app.config["PLUGIN"]["server"]["public_base_url"]
     called = public.rstrip("/") + path if public else base_url()
     bare = called.rstrip("/")
-    return [bare, bare + "/"]
+    found = [bare, bare + "/"]
+    sent = environ.get(SENT_PATH_KEY) if environ is not None else None
+    if sent:
+        if public:
+            as_sent = public.rstrip("/") + sent.encode("latin-1").decode("utf-8", "replace")
+        else:
+            as_sent = Request({**environ, "PATH_INFO": sent}).base_url
+        found += [as_sent.rstrip("/"), as_sent.rstrip("/") + "/"]
+    return found
 
 
 def expected_audiences(app: Flask) -> list[str]:
-    return audiences_for(app, request.path, lambda: request.base_url)
+    return audiences_for(app, request.path, lambda: request.base_url, request.environ)
 
 
 def authenticate(
@@ -74,7 +88,7 @@ def authenticate(
             err.jti,
             remote_addr,
         )
-        return responses.UNAUTHORIZED
+        return responses.unauthorized_refusal(err.remedy)
     except SQLAlchemyError:
         # Without the replay store a replayed token could pass: refuse, but say it is on our side.
         log.exception("JWT replay store unavailable; refusing %s", path)

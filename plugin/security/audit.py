@@ -85,6 +85,20 @@ def _identifier(value: Any) -> str | None:
     return value[:_MAX_FIELD] if isinstance(value, str) else None
 
 
+def note_request_ids(left: Any, body: Any) -> None:
+    """Copy `hook` and `hookInstance` from a parsed request body into what the audit line is built from
+    (normally g.cds_audit), for a call refused before the pipeline recorded them itself.
+
+    Only string values are taken (the body was not validated: anything else stays null), and an id
+    the pipeline already recorded is kept."""
+    if not isinstance(left, dict) or not isinstance(body, dict):
+        return
+    for key in ("hook", "hookInstance"):
+        value = body.get(key)
+        if isinstance(value, str) and left.get(key) is None:
+            left[key] = value
+
+
 def cds_call_kind(path: str) -> tuple[str, str] | None:
     """('cds-hook-call' | 'cds-feedback', service id) for a CDS Hooks call path, else None."""
     parts = path.strip("/").split("/")

@@ -1,9 +1,13 @@
 """CDS Hooks 2.0 client authentication: the bearer JWT on discovery, service and feedback calls.
 
 Checks, in the order of the CDS Hooks best-practices list, each failure a 401 with no detail in the
-body (the reason goes to the `cpt_plugin.security` log; the token itself is never logged):
-header parses; `alg` asymmetric and allowed; `kid` present; `iss` configured; `jku` (if any) on that
-issuer's allowlist; the key found by `kid`; the key fits `alg`; signature; `aud` = the URL called;
+body (the reason goes to the `cpt_plugin.security` log; the token itself is never logged), except a
+key the issuer's configuration does not know behind a jku it does not allow: that body names the
+setting to change, from the token's own jku and kid, since the caller is who asks the operator:
+header parses; `alg` asymmetric and allowed; `kid` present; `iss` configured; the key found by `kid`
+(the issuer's configured keys first: a kid found there is verified with that key and the token's `jku`
+is neither checked nor fetched; otherwise `jku`, if any, must be on that issuer's allowlist); the key
+fits `alg`; signature; `aud` = the URL called;
 `exp`, `iat` within the clock skew; lifetime not above `max_token_lifetime_seconds`; `tenant` (if the
 issuer lists tenants); `jti` not seen before (kept in the store, so replay is caught across workers).
 """
@@ -28,13 +32,28 @@ MAX_TOKEN_LENGTH = 16_384
 
 
 class AuthError(Exception):
-    """The request's credentials are not acceptable; `reason` is for the log only."""
+    """The request's credentials are not acceptable; `reason` is for the log only.
 
-    def __init__(self, reason: str, *, iss: str | None = None, jti: str | None = None) -> None:
+    `remedy`, when set, is the configuration change that would make this token acceptable; it goes
+    to the caller too. It is set only where it names nothing but what the token itself carries."""
+
+    def __init__(
+        self, reason: str, *, iss: str | None = None, jti: str | None = None, remedy: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.iss = iss
         self.jti = jti
+        self.remedy = remedy
+
+
+# How much of a token's jku and kid is echoed in a refusal (they come from the caller).
+_ECHO_CHARS = 200
+
+
+def _echo(value: str) -> str:
+    """A caller's string fit to repeat in a log line and an answer: bounded, one line, printable."""
+    return "".join(c if c.isprintable() else "?" for c in value[:_ECHO_CHARS])
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,7 @@ class VerifiedToken:
 @dataclass
 class Issuer:
     iss: str
+    index: int  # its position in security.issuers, to name the setting in messages
     static_keys: dict[str, VerificationKey]
     jku_allowlist: tuple[str, ...]
     algorithms: frozenset[str]
@@ -71,11 +91,13 @@ class TokenVerifier:
                 )
             self.issuers[entry["iss"]] = Issuer(
                 iss=entry["iss"],
+                index=index,
                 static_keys=load_static_keys(entry, index, config_dir),
                 jku_allowlist=tuple(entry.get("jku_allowlist", ())),
                 algorithms=algs,
                 tenants=frozenset(entry["tenants"]) if "tenants" in entry else None,
             )
+            _explain_jku(self.issuers[entry["iss"]], entry)
         self.fetcher = JwksFetcher(
             cache_seconds=float(security["jwks_cache_seconds"]),
             timeout_seconds=float(security["jwks_fetch_timeout_seconds"]),
@@ -96,10 +118,7 @@ class TokenVerifier:
             raise AuthError("bearer token is too long")
         return token
 
-    def _find_key(self, issuer: Issuer, kid: str, jku: str | None) -> VerificationKey | None:
-        key = issuer.static_keys.get(kid)
-        if key is not None:
-            return key
+    def _fetched_key(self, issuer: Issuer, kid: str, jku: str | None) -> VerificationKey | None:
         # Only URLs the operator allowlisted for this issuer are ever fetched.
         urls = (jku,) if jku else issuer.jku_allowlist
         for url in urls:
@@ -107,6 +126,14 @@ class TokenVerifier:
             if key is not None:
                 return key
         return None
+
+    @staticmethod
+    def _jku_remedy(issuer: Issuer, kid: str, jku: str) -> str:
+        setting = f"security.issuers[{issuer.index}]"
+        return (
+            f"to accept it, add {_echo(jku)} to {setting}.jku_allowlist or put the key with kid "
+            f"{_echo(kid)} in {setting}.jwks_file (issuer {issuer.iss})"
+        )
 
     def verify(self, token: str, audiences: list[str]) -> VerifiedToken:
         try:
@@ -137,9 +164,22 @@ class TokenVerifier:
         if alg not in issuer.algorithms:
             raise fail(f"algorithm {alg!r} is not allowed for this issuer")
         jku = header.get("jku")
-        if jku is not None and (not isinstance(jku, str) or jku not in issuer.jku_allowlist):
-            raise fail("jku is not on the issuer's allowlist")
-        key = self._find_key(issuer, kid, jku)
+        if jku is not None and not isinstance(jku, str):
+            raise fail("jku is not a string")
+        # A key configured out of band is the strongest trust there is: the jku is only a hint
+        # where to find the key, so it is not needed (nor fetched) when the kid is known.
+        key = issuer.static_keys.get(kid)
+        if key is None:
+            if jku is not None and jku not in issuer.jku_allowlist:
+                remedy = self._jku_remedy(issuer, kid, jku)
+                raise AuthError(
+                    f"jku {_echo(jku)!r} is not on the issuer's allowlist and kid {_echo(kid)!r} "
+                    f"is not in its configured keys; {remedy}",
+                    iss=iss_for_log,
+                    jti=jti_for_log,
+                    remedy=remedy,
+                )
+            key = self._fetched_key(issuer, kid, jku)
         if key is None:
             raise fail(f"no key with kid {kid!r} for this issuer")
         if alg not in key.algorithms:
@@ -176,3 +216,19 @@ class TokenVerifier:
             sub=sub if isinstance(sub, str) else None,
             tenant=tenant if isinstance(tenant, str) else None,
         )
+
+
+def _explain_jku(issuer: Issuer, entry: dict[str, Any]) -> None:
+    """One start-up line for an issuer with a jwks_file and no jku allowlist. Clients such as the CDS
+    Hooks Sandbox send a jku on every token; the line says up front what happens to it."""
+    if "jwks_file" not in entry or issuer.jku_allowlist:
+        return
+    log.info(
+        "security.issuers[%d] (%s): keys from jwks_file %s (kid %s) and no jku_allowlist: a token whose "
+        "kid is in the file is verified with that key and its jku header is ignored; a token with any "
+        "other kid is refused, and no jku is ever fetched",
+        issuer.index,
+        issuer.iss,
+        entry["jwks_file"],
+        ", ".join(sorted(issuer.static_keys)),
+    )

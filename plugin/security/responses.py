@@ -38,6 +38,17 @@ UNAUTHORIZED = Refusal(
     {"error": "unauthorized", "message": "Authentication failed."},
     (("WWW-Authenticate", 'Bearer realm="cds-services"'),),
 )
+
+
+def unauthorized_refusal(remedy: str | None = None) -> Refusal:
+    """The 401; with `remedy` (what the operator could configure to accept the token, see
+    jwt_auth.AuthError), the body says it, since the caller is often the one who asks the operator."""
+    if remedy is None:
+        return UNAUTHORIZED
+    body = {"error": "unauthorized", "message": f"Authentication failed: {remedy}."}
+    return Refusal(401, body, UNAUTHORIZED.headers)
+
+
 UNAVAILABLE = Refusal(
     503,
     {"error": "unavailable", "message": "The service cannot check credentials right now; retry later."},
