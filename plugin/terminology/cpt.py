@@ -29,6 +29,8 @@ _OTHER_SEPARATOR = re.compile(r"^[0-9A-Z]{5}([-.])[0-9A-Z]{2}")
 # applicability code -> (severity, message id, result stays true?)
 OUTCOMES = {
     "not-applicable": ("error", "CPT_MOD_NOT_APPLICABLE"),
+    # 25 and FT belong on the same-day E/M line; on the procedure line they are a coding error.
+    "other-line": ("error", "CPT_MOD_OTHER_LINE"),
     "clinically-inconsistent": ("error", "CPT_MOD_CLINICALLY_INCONSISTENT"),
     "not-paid-medicare": ("warning", "CPT_MOD_NOT_PAID_MEDICARE"),
     "documentation-required": ("information", "CPT_MOD_DOCUMENTATION_REQUIRED"),
