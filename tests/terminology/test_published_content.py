@@ -101,7 +101,8 @@ def test_validate_code__33952_with_an_em_line_modifier__is_invalid_naming_the_li
 @pytest.mark.parametrize("modifier", ["25", "FT", "57"])
 def test_expand__modifiers_usable_on_33952__leaves_out_the_em_line_modifiers(client, modifier) -> None:
     response = client.get(
-        f"{R4}/ValueSet/$expand", query_string={"url": "https://fhir.cpt-plugin.org/ValueSet/cpt-33952-modifiers"}
+        f"{R4}/ValueSet/$expand",
+        query_string={"url": "https://fhir.cpt-plugin.org/ValueSet/cpt-33952-modifiers"},
     )
     codes = {c["code"] for c in response.get_json()["expansion"]["contains"]}
     assert modifier not in codes
