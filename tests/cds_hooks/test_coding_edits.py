@@ -75,7 +75,8 @@ def test_reposition_33958_alongside__not_separately_reportable_mod_ind_0(call) -
     [card] = cards_of(call(ORDER_SIGN, order_sign(orders)), rule="ncci-ptp-no-bypass")
     assert (
         card["summary"]
-        == "33958 is not separately reportable with 33952 by the same provider on the same date (NCCI; no modifier bypasses it)"
+        == "33958 is not separately reportable with 33952 by the same provider on the same date"
+        " (NCCI; no modifier bypasses it)"
     )
     assert "modifier indicator **0**" in card["detail"]
     assert "Repositioning at the same session" in card["detail"]

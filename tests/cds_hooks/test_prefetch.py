@@ -78,7 +78,9 @@ class FhirStandIn:
         condition = {
             "resourceType": "Condition",
             "id": "condition-2",
-            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J80", "display": "ARDS"}]},
+            "code": {
+                "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J80", "display": "ARDS"}]
+            },
         }
         return jsonify(stubs.searchset(condition))
 
