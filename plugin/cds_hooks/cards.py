@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from plugin.cds_hooks.conditions import Binding, Condition, Template, compile_template, placeholders
+from plugin.cds_hooks.consistency import settle_suggestions
 from plugin.cds_hooks.facts import Facts, Order
 from plugin.cds_hooks.fhir import CPT, as_list
 from plugin.cds_hooks.suggestions import COVERAGE_INFORMATION, recode, set_quantity
@@ -407,6 +408,8 @@ def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
 def render_response(findings: list[Finding], facts: Facts) -> dict[str, Any]:
     cards = [render_card(f, facts) for f in findings if f.rule.card is not None]
     cards.sort(key=lambda c: (c["indicator"] != "warning", _TOPIC_RANK[c["source"]["topic"]["code"]]))
+    if len(cards) > 1:
+        settle_suggestions(cards, {o.ref: o.code for o in facts.orders if o.ref})
     actions = [a for a in (coverage_action(f, facts) for f in findings if f.rule.system_action) if a]
     response: dict[str, Any] = {"cards": cards}
     if actions:
