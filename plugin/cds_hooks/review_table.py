@@ -64,8 +64,13 @@ def describe_applies(applies: dict[str, Any]) -> list[str]:
     if "ageBand" in applies:
         band = applies["ageBand"]
         low, high = band.get("min"), band.get("max")
-        parts.append(f"age {low}-{high}" if low is not None and high is not None else
-                     f"age {low} or older" if low is not None else f"age {high} or younger")
+        parts.append(
+            f"age {low}-{high}"
+            if low is not None and high is not None
+            else f"age {low} or older"
+            if low is not None
+            else f"age {high} or younger"
+        )
     if "payer" in applies:
         parts.append("payer " + " or ".join(applies["payer"]))
     if "sameDate" in applies:
@@ -90,8 +95,12 @@ def _source_text(source: dict[str, Any]) -> str:
     return f"[{label}]({url})" if url else label
 
 
-def _sources(rule: dict[str, Any], tables: dict[str, dict[str, Any]], ids: Any = None) -> list[dict[str, Any]]:
-    every = [s for t in rule.get("uses", []) for s in _table_sources(tables.get(t, {}))] + rule["sources"]
+Tables = dict[str, dict[str, Any]]
+
+
+def _sources(rule: dict[str, Any], tables: Tables, ids: Any = None) -> list[dict[str, Any]]:
+    used = [s for t in rule.get("uses", []) for s in _table_sources(tables.get(t, {}))]
+    every = used + rule["sources"]
     if ids:
         wanted = [ids] if isinstance(ids, str) else list(ids)
         return [s for s in every if s.get("id") in wanted]
@@ -106,14 +115,18 @@ def _table_sources(table: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def _joined(sources: list[dict[str, Any]], key: str, missing: str) -> str:
+    return ", ".join(dict.fromkeys(str(s.get(key, missing)) for s in sources))
+
+
 def _row(part: str, text: str, when: str, sources: list[dict[str, Any]], confidence: Any, as_of: Any) -> str:
     names = "; ".join(_source_text(s) for s in sources)
-    confidence = confidence or ", ".join(dict.fromkeys(str(s.get("confidence", "not stated")) for s in sources))
-    as_of = as_of or ", ".join(dict.fromkeys(str(s.get("asOf", "not given")) for s in sources))
+    confidence = confidence or _joined(sources, "confidence", "not stated")
+    as_of = as_of or _joined(sources, "asOf", "not given")
     return "| " + " | ".join(_cell(c) for c in (part, text, when, names, confidence, as_of)) + " |"
 
 
-def _rule_section(rule: dict[str, Any], tables: dict[str, dict[str, Any]]) -> list[str]:
+def _rule_section(rule: dict[str, Any], tables: Tables) -> list[str]:
     base = describe(rule.get("condition"))
     hooks = ", ".join(rule.get("hooks", [])) or "every hook"
     lines = [
@@ -126,8 +139,7 @@ def _rule_section(rule: dict[str, Any], tables: dict[str, dict[str, Any]]) -> li
     sources = _sources(rule, tables)
     card = rule.get("card")
     if card:
-        for part in ("summary", "detail"):
-            lines.append(_row(part, card[part], "the card is shown", sources, None, None))
+        lines += [_row(p, card[p], "the card is shown", sources, None, None) for p in ("summary", "detail")]
         for i, section in enumerate(card.get("sections", [])):
             when = describe_applies(section.get("applies", {}))
             if section.get("when") is not None:
@@ -154,7 +166,7 @@ def _rule_section(rule: dict[str, Any], tables: dict[str, dict[str, Any]]) -> li
     return lines
 
 
-def _facts_section(tables: dict[str, dict[str, Any]]) -> list[str]:
+def _facts_section(tables: Tables) -> list[str]:
     lines = ["## Fact-table texts that cards print", "", COLUMNS]
     ptp = tables.get("ncci-ptp-practitioner", {})
     ptp_sources = _table_sources(ptp)
@@ -162,28 +174,46 @@ def _facts_section(tables: dict[str, dict[str, Any]]) -> list[str]:
         if row.get("note"):
             pairs = f"column 1 {', '.join(row['column1'])} with column 2 {', '.join(row['column2'])}"
             lines.append(_row("PTP row note (`edit.note`)", row["note"], pairs, ptp_sources, None, None))
-    for table_id in ("ncci-add-on-codes",):
-        table = tables.get(table_id, {})
-        for row in table.get("rows", []):
-            if row.get("note"):
-                lines.append(
-                    _row("add-on note (`addon.note`)", row["note"], f"add-on {row['addOn']}",
-                         _table_sources(table), None, None)
-                )
+    add_ons = tables.get("ncci-add-on-codes", {})
+    lines += [
+        _row(
+            "add-on note (`addon.note`)",
+            row["note"],
+            f"add-on {row['addOn']}",
+            _table_sources(add_ons),
+            None,
+            None,
+        )
+        for row in add_ons.get("rows", [])
+        if row.get("note")
+    ]
     payers = tables.get("payer-classification", {})
     for kind, policy in payers.get("policies", {}).items():
-        sources = policy.get("sources") or [{"label": "no source found", "confidence": policy.get("confidence")}]
+        sources = policy.get("sources") or [{"label": "no source found"}]
         lines.append(
-            _row("payer finding (`payer.finding`)", policy["finding"], f"payer {kind}", sources,
-                 policy.get("confidence"), None)
+            _row(
+                "payer finding (`payer.finding`)",
+                policy["finding"],
+                f"payer {kind}",
+                sources,
+                policy.get("confidence"),
+                None,
+            )
         )
     pa = payers.get("priorAuthorization", {})
-    for key in ("emergent", "planned"):
-        if key in pa:
-            lines.append(
-                _row("prior authorization (`pa.advice`)", pa[key], f"{key} order, commercial payer cards",
-                     pa.get("sources", []), "Medium (inference, labelled as such)", None)
-            )
+    inference = "Medium (inference, labelled as such)"
+    lines += [
+        _row(
+            "prior authorization (`pa.advice`)",
+            pa[key],
+            f"{key} order, commercial payer cards",
+            pa.get("sources", []),
+            inference,
+            None,
+        )
+        for key in ("emergent", "planned")
+        if key in pa
+    ]
     return lines
 
 

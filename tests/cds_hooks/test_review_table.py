@@ -14,11 +14,11 @@ PAGE = ROOT / "docs" / "rules.md"
 
 
 def rows(text: str) -> list[list[str]]:
-    found = []
-    for line in text.splitlines():
-        if line.startswith("| ") and not line.startswith("| Part |"):
-            found.append([cell.strip() for cell in line.strip("|").split(" | ")])
-    return found
+    return [
+        [cell.strip() for cell in line.strip("|").split(" | ")]
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("| Part |")
+    ]
 
 
 def test_committed_table__equals_the_generated_one() -> None:
