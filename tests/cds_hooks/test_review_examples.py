@@ -174,3 +174,12 @@ def test_29_february_birth__no_state_statute_stated_as_general_law(call) -> None
     [card] = cards_of(response, topic="age-criteria")
     assert "Maryland" not in card["detail"]
     assert "becomes a year older on 1 March" not in card["detail"]
+
+
+def test_ptp_pair_on_different_dates__no_code_pair_card(call) -> None:
+    # A PTP edit concerns one provider, one patient, one date of service.
+    orders = [
+        service_request("sr-1", "33952", occurrence="2026-11-20"),
+        service_request("sr-2", "33958", occurrence="2026-11-22"),
+    ]
+    assert cards_of(call(ORDER_SIGN, order_sign(orders)), topic="coding-edit") == []
