@@ -129,6 +129,9 @@ def compile_card(
         compile_sentence(part, fields, source_ids, f"{where}.card.sections[{i}]")
         for i, part in enumerate(card.get("sections", []))
     )
+    ids = [s.id for s in sentences if s.id]
+    if len(set(ids)) != len(ids):
+        raise RuleError(f"{where}: card.sections: sentence ids must be unique, got {ids}")
     reasons = card.get("overrideReasons")
     return CardPlan(
         indicator=card["indicator"],

@@ -58,6 +58,8 @@ def applies_condition(applies: dict[str, Any], fields: Collection[str], where: s
     if "ageBand" in applies:
         band = applies["ageBand"]
         _need(("age.low", "age.high"), fields, "ageBand", where)
+        if "min" in band and "max" in band and band["min"] > band["max"]:
+            raise RuleError(f"{where}: ageBand min {band['min']} is above max {band['max']}")
         if "min" in band:
             parts.append({"ge": [{"fact": "age.low"}, band["min"]]})
         if "max" in band:
