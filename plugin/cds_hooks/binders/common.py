@@ -39,11 +39,14 @@ def fields_of(prefixes: Iterable[tuple[str, Iterable[str]]]) -> frozenset[str]:
 
 def _performer(resource: dict[str, Any]) -> str | None:
     """Who is to perform the order: ServiceRequest.performer, or an Appointment's practitioner."""
-    for item in as_list(resource.get("performer")):
+    performers, participants = resource.get("performer"), resource.get("participant")
+    if performers is None and participants is None:
+        return None  # the usual draft order: read nothing more
+    for item in as_list(performers):
         reference = as_str(as_dict(item).get("reference"))
         if reference:
             return reference
-    for participant in as_list(resource.get("participant")):
+    for participant in as_list(participants):
         reference = as_str(as_dict(as_dict(participant).get("actor")).get("reference"))
         if reference and reference.startswith("Practitioner"):
             return reference

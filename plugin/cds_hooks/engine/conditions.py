@@ -10,8 +10,10 @@ not on a patient. An ordering comparison with a missing (null) or boolean operan
 do not order, is false: "age below the code's minimum" is false when the code has no minimum.
 `in` with a list on the left holds when any of its items is in the right-hand list.
 
-Each node compiles to a small function of the binding; the common shapes (a fact against a literal,
-two conditions joined) get their own closure so evaluating one costs a few calls, not a tree walk.
+Each node compiles to a small function of the binding. The shapes the rule files use most (the truth
+of a two-step fact such as `age.known`, a fact against a literal, two facts ordered, two or three
+conditions joined) get closures of their own that read the fact inline, so evaluating a rule's
+condition costs a few calls, not a walk over the JSON.
 """
 
 from __future__ import annotations
@@ -103,6 +105,12 @@ def _contains(collection: Any, item: Any) -> bool:
     return isinstance(collection, list) and item in collection
 
 
+_ORDERED: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
 _BINARY: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq,
     "ne": operator.ne,
@@ -136,6 +144,11 @@ def _join(op: str, parts: list[Condition]) -> Condition:
         if op == "all":
             return lambda b: first(b) and second(b)
         return lambda b: first(b) or second(b)
+    if len(parts) == 3:
+        first, second, third = parts
+        if op == "all":
+            return lambda b: first(b) and second(b) and third(b)
+        return lambda b: first(b) or second(b) or third(b)
     items = tuple(parts)
     if op == "all":
 
@@ -156,6 +169,58 @@ def _join(op: str, parts: list[Condition]) -> Condition:
     return some
 
 
+def _two_steps(path: str) -> tuple[str, str] | None:
+    parts = path.split(".")
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def _truth(path: str) -> Condition:
+    """{"fact": path}: the fact is truthy."""
+    steps = _two_steps(path)
+    if steps is None:
+        get = fact_getter(path)
+        return lambda b: bool(get(b))
+    head, tail = steps
+
+    def truth(b: Binding) -> bool:
+        value = b.get(head)
+        return bool(value.get(tail)) if isinstance(value, dict) else False
+
+    return truth
+
+
+def _two_step_comparison(op: str, arg: list[Any]) -> Condition | None:
+    """eq/ne of a two-step fact and a literal, or an ordering of two two-step facts, read inline."""
+    left, right = arg
+    if not isinstance(left, dict) or (steps := _two_steps(left["fact"])) is None:
+        return None
+    head, tail = steps
+    if op in ("eq", "ne") and not isinstance(right, dict | list):
+        equal = op == "eq"
+
+        def compare_literal(b: Binding) -> bool:
+            value = b.get(head)
+            value = value.get(tail) if isinstance(value, dict) else None
+            return (value == right) is equal
+
+        return compare_literal
+    if op in _ORDERED and isinstance(right, dict) and (other := _two_steps(right["fact"])) is not None:
+        compare, fast = _BINARY[op], _ORDERED[op]
+        head2, tail2 = other
+
+        def ordered_facts(b: Binding) -> bool:
+            a = b.get(head)
+            a = a.get(tail) if isinstance(a, dict) else None
+            c = b.get(head2)
+            c = c.get(tail2) if isinstance(c, dict) else None
+            if a.__class__ in _NUMBER and c.__class__ in _NUMBER:
+                return fast(a, c)
+            return compare(a, c)
+
+        return ordered_facts
+    return None
+
+
 def compile_condition(expr: Any, fields: Iterable[str], where: str) -> Condition:
     """Compile a condition to a function of the binding; raises RuleError on anything unknown."""
     if expr is None or expr is True:
@@ -168,11 +233,13 @@ def compile_condition(expr: Any, fields: Iterable[str], where: str) -> Condition
             raise RuleError(f"{where}: {op!r} takes a non-empty list of conditions")
         return _join(op, [compile_condition(a, fields, f"{where}.{op}[{i}]") for i, a in enumerate(arg)])
     if op == "not":
+        if isinstance(arg, dict) and set(arg) == {"fact"}:
+            truth = _truth(check_fact(arg["fact"], fields, f"{where}.not"))
+            return lambda b: not truth(b)
         inner = compile_condition(arg, fields, f"{where}.not")
         return lambda b: not inner(b)
     if op == "fact":
-        get = fact_getter(check_fact(arg, fields, where))
-        return lambda b: bool(get(b))
+        return _truth(check_fact(arg, fields, where))
     if op == "exists":
         get, value = _operand(arg, fields, where)
         if get is None:
@@ -183,5 +250,6 @@ def compile_condition(expr: Any, fields: Iterable[str], where: str) -> Condition
         if not isinstance(arg, list) or len(arg) != 2:
             raise RuleError(f"{where}: {op!r} takes exactly two operands")
         left, right = (_operand(a, fields, where) for a in arg)
-        return _binary(_BINARY[op], left, right)
+        special = _two_step_comparison(op, arg)
+        return special or _binary(_BINARY[op], left, right)
     raise RuleError(f"{where}: unknown operator {op!r}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from plugin.cds_hooks.contract import Binding, Template
@@ -50,38 +50,67 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _text(value: Any) -> str:
-    # format_value is the text itself for a str and str() for an int: skip the call for those.
-    cls = value.__class__
-    if cls is str:
-        return value
-    if cls is int:
-        return str(value)
-    return format_value(value)
+def _fact_text(path: str) -> Callable[[Binding], str]:
+    """A placeholder's fact as text, read and formatted in one call.
+
+    format_value is the text itself for a str and str() for an int: the usual values skip the call.
+    """
+    parts = path.split(".")
+    if len(parts) == 2:
+        head, tail = parts
+
+        def two(b: Binding) -> str:
+            value = b.get(head)
+            value = value.get(tail) if isinstance(value, dict) else None
+            cls = value.__class__
+            if cls is str:
+                return value
+            return str(value) if cls is int else format_value(value)
+
+        return two
+    get = fact_getter(path)
+
+    def other(b: Binding) -> str:
+        value = get(b)
+        cls = value.__class__
+        if cls is str:
+            return value
+        return str(value) if cls is int else format_value(value)
+
+    return other
 
 
 def compile_template(text: str) -> Template:
-    """Card text as a function of the binding: its literal pieces joined with the formatted facts."""
-    pieces: list[tuple[str, Any]] = []  # (literal, None) or ("", getter)
+    """Card text as a function of the binding: its literal pieces joined with the formatted facts.
+
+    The text becomes a str.format pattern with one `{}` per placeholder (literal braces doubled) and
+    one function per placeholder; str.format joins them in one pass.
+    """
+    pattern: list[str] = []
+    facts: list[Callable[[Binding], str]] = []
     last = 0
     for match in _PLACEHOLDER.finditer(text):
-        if match.start() > last:
-            pieces.append((text[last : match.start()], None))
-        pieces.append(("", fact_getter(match.group(1))))
+        pattern.append(text[last : match.start()].replace("{", "{{").replace("}", "}}") + "{}")
+        facts.append(_fact_text(match.group(1)))
         last = match.end()
-    if not pieces:
+    if not facts:
         return lambda _b: text
-    if last < len(text):
-        pieces.append((text[last:], None))
-    if len(pieces) == 1:
-        get = pieces[0][1]
-        return lambda b: _text(get(b))
-    parts = tuple(pieces)
-
-    def render_text(b: Binding) -> str:
-        return "".join([literal if get is None else _text(get(b)) for literal, get in parts])
-
-    return render_text
+    fill = ("".join(pattern) + text[last:].replace("{", "{{").replace("}", "}}")).format
+    # Specialised by count, so most texts cost one call per placeholder and one format.
+    if len(facts) == 1:
+        (f0,) = facts
+        return lambda b: fill(f0(b))
+    if len(facts) == 2:
+        f0, f1 = facts
+        return lambda b: fill(f0(b), f1(b))
+    if len(facts) == 3:
+        f0, f1, f2 = facts
+        return lambda b: fill(f0(b), f1(b), f2(b))
+    if len(facts) == 4:
+        f0, f1, f2, f3 = facts
+        return lambda b: fill(f0(b), f1(b), f2(b), f3(b))
+    every = tuple(facts)
+    return lambda b: fill(*[fact(b) for fact in every])
 
 
 _compiled_templates = functools.lru_cache(maxsize=4096)(compile_template)
