@@ -1,4 +1,5 @@
-"""The rule catalogue is covered: every rule has a scenario test, every binder serves a rule and is tested.
+"""The rule catalogue is covered: every rule has a scenario test, every binder serves a rule and is tested,
+and the examples of docs/recipes.md (a rule, a binder) work as written.
 
 A scenario test is a test function of tests/cds_hooks/ that sends a hook request (it takes the `call`
 fixture, or calls `post` / `.post(...)`) and names the rule id as a string (for a card, usually
@@ -9,12 +10,23 @@ scenario fails here, naming the rule.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
+import re
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from plugin.app import create_app
 from plugin.cds_hooks import binders
+from plugin.cds_hooks.engine import load_rules
+from plugin.cds_hooks.facts import build_facts, build_orders
 from plugin.config import PROJECT_ROOT
+from plugin.terminology import get_registry
+from tests.cds_hooks.conftest import cds_settings
+from tests.cds_hooks.stubs import ORDER_SIGN, cards_of, order_sign, service_request
+from tests.cds_hooks.test_rules_engine import copy_content
 
 TESTS = Path(__file__).parent
 RULES = PROJECT_ROOT / "cds_hooks" / "rules"
@@ -119,3 +131,68 @@ def test_scenario_finder__sees_names_constants_and_fixtures() -> None:
     )
     assert "ambulatory-setting-unconfirmed" in found["test_site_and_documentation.py::test_site_of_service"]
     assert not any(name.startswith("test_rules_engine.py::test_condition_language") for name in found)
+
+
+def _block(heading: str, language: str) -> str:
+    """The first ```language block of docs/recipes.md after the heading."""
+    text = (PROJECT_ROOT / "docs" / "recipes.md").read_text(encoding="utf-8")
+    after = text[text.index(heading) :]
+    found = re.search(rf"```{language}\n(.*?)```", after, re.DOTALL)
+    assert found, f"no {language} block after {heading!r}"
+    return textwrap.dedent(found.group(1))
+
+
+def test_recipe_rule__loads_and_fires_with_its_sentence(tmp_path) -> None:
+    rule = json.loads(_block("## Add a CDS rule", "json"))
+    folder = copy_content(tmp_path)
+    path = folder / "rules" / "data-quality.json"
+    data = json.loads(path.read_text())
+    data["rules"].append(rule)
+    path.write_text(json.dumps(data))
+    app = create_app(cds_settings(tmp_path, content={"cds_hooks": str(folder)}))
+    reply = app.test_client().post(
+        f"/cds-services/{ORDER_SIGN}", json=order_sign([service_request("sr-1", "33952", occurrence=None)])
+    )
+    [card] = cards_of(reply.get_json(), rule=rule["id"])
+    assert card["summary"] == "33952 has no date of service; the age was checked on 2026-11-25"
+    assert rule["card"]["sections"][0]["text"] in card["detail"]
+
+
+def test_recipe_binder__registers_explicitly_and_binds(cds_app, tmp_path) -> None:
+    namespace: dict[str, Any] = {"__name__": "recipe_binder"}
+    exec(compile(_block("## Add a binder", "python"), "recipes.md", "exec"), namespace)  # noqa: S102 - our own doc
+    binder = namespace["ORDER_URGENCY"]
+    rule = {
+        "id": "urgency-not-stated",
+        "version": "1.0.0",
+        "topic": "data-quality",
+        "title": "Urgency not stated",
+        "sources": [{"label": "CDS Hooks 2.0", "url": "https://cds-hooks.hl7.org/2.0/", "asOf": "2022"}],
+        "match": {"kind": "order-urgency"},
+        "condition": {"not": {"fact": "urgency.stated"}},
+        "card": {"indicator": "info", "summary": "{order.code}: urgency not stated", "detail": "Say it."},
+    }
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "urgency.json").write_text(json.dumps({"rules": [rule]}))
+    cds = cds_app.extensions["cds_hooks"]
+    schema = cds.schemas.validator("rule.schema.json").schema
+    registry = binders.registry([*binders.DEFAULT_BINDERS, binder])
+    rules = load_rules(tmp_path / "rules", schema, cds.tables, get_registry(cds_app), registry)
+    body = order_sign([service_request("sr-1", "33952")])
+    context = body["context"]
+    orders = build_orders("order-sign", context, cds.tables, dt.date(2026, 11, 25))
+    facts = build_facts(
+        hook="order-sign",
+        service_id=ORDER_SIGN,
+        context=context,
+        prefetch=body["prefetch"],
+        prefetch_issues={},
+        tables=cds.tables,
+        base_url="http://127.0.0.1",
+        orders=orders,
+    )
+    [finding] = rules.evaluate(facts)
+    assert finding.rule.id == "urgency-not-stated" and finding.binding["urgency"] == {
+        "emergent": None,
+        "stated": False,
+    }
