@@ -68,7 +68,7 @@ def test_every_card__no_text_addressed_to_the_team(responses) -> None:
 
 def test_every_card_rule__fires_in_some_scenario(cds_app, responses) -> None:
     fired = {card["extension"]["org.cpt-plugin.rule"]["id"] for _, r in responses for card in r["cards"]}
-    rules = {r.id for r in cds_app.extensions["cds_hooks"].rules.rules if r.card is not None}
+    rules = {r.id for r in cds_app.extensions["cds_hooks"].rules.rules if r.card_plan is not None}
     # A prefetch key that cannot be read is a card no complete scenario shows (test_prefetch covers it);
     # every age-split code has a counterpart in the published age-band map, so the no-counterpart rule is
     # for content a site adds.
