@@ -1,4 +1,5 @@
-"""One request, one story: the suggestions of a response never pull against each other.
+"""One request, one story: at most one card per topic for the same orders, and suggestions that never
+pull against each other.
 
 Cards are rendered rule by rule, so two of them can suggest changes that cannot both be accepted: the
 age card recodes an order that a code-pair card would delete, a units card rewrites an order that the age
@@ -75,3 +76,34 @@ def settle_suggestions(cards: list[dict[str, Any]], code_of: dict[str, str]) -> 
         card.pop("selectionBehavior", None)
         body, sep, closing = card["detail"].rpartition("\n\n---\n")
         card["detail"] = f"{body}\n\n{LEFT_OUT}{sep}{closing}" if sep else f"{card['detail']}\n\n{LEFT_OUT}"
+
+
+def _orders_of(card: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(sorted(r["reference"] for r in card["extension"].get("davinci-crd.associated-resource", [])))
+
+
+def merge_same_topic(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most one card per topic for the same orders: a later card of the topic about the same orders
+    (e.g. the units edit of an add-on that has no primary) becomes a paragraph of the first one, headed by
+    its summary, with its suggestions as further alternatives and its sources line kept."""
+    first: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+    kept = []
+    for card in cards:
+        orders = _orders_of(card)
+        key = (card["source"]["topic"]["code"], orders)
+        host = first.get(key) if orders else None
+        if host is None:
+            first[key] = card
+            kept.append(card)
+            continue
+        body, _sep, closing = card["detail"].rpartition("\n\n---\n")
+        host_body, sep, host_closing = host["detail"].rpartition("\n\n---\n")
+        host["detail"] = f"{host_body}\n\n**{card['summary']}.** {body}{sep}{host_closing}\n{closing}"
+        if card.get("suggestions"):
+            host["suggestions"] = [*host.get("suggestions", []), *card["suggestions"]]
+            host["selectionBehavior"] = "at-most-one"
+        if card.get("overrideReasons"):
+            known = {r["code"] for r in host.get("overrideReasons", [])}
+            extra = [r for r in card["overrideReasons"] if r["code"] not in known]
+            host["overrideReasons"] = [*host.get("overrideReasons", []), *extra]
+    return kept

@@ -21,28 +21,30 @@ def internal_phrases(text: str) -> list[str]:
 
 
 def contradictions(response: dict[str, Any]) -> list[str]:
-    """Suggestions on one response that cannot all be right: one removes an order another changes, one
-    removes the order of a code another recodes to, or two change one order to different codes."""
-    removed: dict[str, tuple[str, str]] = {}  # order id -> (its code, card summary)
-    changed: dict[str, list[tuple[str, str]]] = {}  # order id -> [(code after the change, card summary)]
+    """Suggestions of different cards that cannot all be accepted: one removes an order another changes,
+    one removes the order of a code another recodes to, or two change one order to different codes.
+    The suggestions of one card are alternatives (selectionBehavior at-most-one), so they are not compared."""
+    found = []
+    claims = []  # per card: (summary, {order id: code after}, {order id: code of a removed order})
     for card in response["cards"]:
+        changed: dict[str, str] = {}
+        removed: dict[str, str] = {}
         for suggestion in card.get("suggestions", []):
             for action in suggestion["actions"]:
                 if action["type"] == "delete":
                     code = action["description"].rsplit("CPT ", 1)[-1].rstrip(")")
-                    removed[action["resourceId"].split("/")[-1]] = (code, card["summary"])
+                    removed[action["resourceId"].split("/")[-1]] = code
                 elif action["type"] == "update":
                     resource = action["resource"]
                     codes = [c["code"] for c in resource["code"]["coding"] if c.get("system") == CPT]
-                    changed.setdefault(resource["id"], []).append((codes[0], card["summary"]))
-    found = []
-    removed_codes = {code: summary for code, summary in removed.values()}
-    for order_id, changes in changed.items():
-        if order_id in removed:
-            found.append(f"{order_id} changed by {changes[0][1]!r} and removed by {removed[order_id][1]!r}")
-        if len({code for code, _ in changes}) > 1:
-            found.append(f"{order_id} changed to different codes: {changes}")
-        for code, summary in changes:
-            if code in removed_codes:
-                found.append(f"{code} is the code after {summary!r}; {removed_codes[code]!r} removes it")
+                    changed[resource["id"]] = codes[0]
+        claims.append((card["summary"], changed, removed))
+    for i, (one, changed_a, removed_a) in enumerate(claims):
+        for other, changed_b, removed_b in claims[i + 1 :]:
+            both = (set(changed_a) | set(removed_a)) & (set(changed_b) | set(removed_b))
+            found += [f"{o}: changed or removed by both {one!r} and {other!r}" for o in sorted(both)]
+            after_a = set(changed_a.values()) & set(removed_b.values())
+            found += [f"{c} is the code after {one!r}; {other!r} removes its order" for c in sorted(after_a)]
+            after_b = set(changed_b.values()) & set(removed_a.values())
+            found += [f"{c} is the code after {other!r}; {one!r} removes its order" for c in sorted(after_b)]
     return found

@@ -90,3 +90,18 @@ def test_rule_and_fact_files__no_text_addressed_to_the_team(folder) -> None:
         for key, text in strings(json.loads(path.read_text(encoding="utf-8"))):
             problems += [f"{path.name} {key}: {hit!r}" for hit in internal_phrases(text)]
     assert problems == []
+
+
+def test_every_response__at_most_one_card_per_topic_for_the_same_orders(responses) -> None:
+    problems = []
+    for where, response in responses:
+        seen: dict[tuple[str, tuple[str, ...]], str] = {}
+        for card in response["cards"]:
+            orders = tuple(
+                sorted(r["reference"] for r in card["extension"].get("davinci-crd.associated-resource", []))
+            )
+            key = (card["source"]["topic"]["code"], orders)
+            if key in seen:
+                problems.append(f"{where}: {seen[key]!r} and {card['summary']!r}")
+            seen[key] = card["summary"]
+    assert problems == []

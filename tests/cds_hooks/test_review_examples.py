@@ -183,3 +183,29 @@ def test_ptp_pair_on_different_dates__no_code_pair_card(call) -> None:
         service_request("sr-2", "33958", occurrence="2026-11-22"),
     ]
     assert cards_of(call(ORDER_SIGN, order_sign(orders)), topic="coding-edit") == []
+
+
+def test_add_on_without_primary_and_over_its_mue__one_coding_card_for_the_order(call) -> None:
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33987", quantity=2)]))
+    [card] = cards_of(response, topic="coding-edit")
+    assert card["summary"].startswith("Add-on 33987 is reportable only with")
+    assert "**2 units of 33987 exceed its MUE of 1 per day" in card["detail"]
+    assert [s["label"] for s in card["suggestions"]] == [
+        "Remove the 33987 order (ServiceRequest/sr-1)",
+        "Set the quantity of the 33987 order (ServiceRequest/sr-1) to 1",
+    ]
+    assert card["selectionBehavior"] == "at-most-one"
+    # Both rules' sources stay on the card.
+    assert "Rule `ncci-add-on-without-primary`" in card["detail"]
+    assert "Rule `ncci-mue-exceeded`" in card["detail"]
+
+
+def test_adult_33957_with_33946__age_card_changes_the_order_and_pair_card_suggests_nothing(call) -> None:
+    orders = [service_request("sr-1", "33946"), service_request("sr-2", "33957")]
+    response = call(ORDER_SIGN, order_sign(orders))
+    [age] = cards_of(response, topic="age-criteria")
+    assert age["suggestions"][0]["actions"][0]["resource"]["id"] == "sr-2"
+    [pair] = cards_of(response, topic="coding-edit")
+    assert "suggestions" not in pair
+    left_out = "No change is suggested on this card: a card above already suggests a change to the same order."
+    assert left_out in pair["detail"]
