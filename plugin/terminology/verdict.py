@@ -41,9 +41,9 @@ class Verdict:
         self.ok: bool | None = False
         self.no_code = False
         self.matched: set[int] = set()
-        # The coding the answer reports (code, system, version, display). Every coding found in the
-        # value set replaces it, so with several members the last one is reported, as the reference
-        # validator does (org.hl7.fhir.core ValueSetValidator keeps the last `foundCoding`).
+        # The coding the answer reports (code, system, version, display): the first coding found in
+        # the value set. Later members are still checked (their display issues are reported) but do
+        # not replace it, as the terminology ecosystem tests expect of a CodeableConcept.
         self.reported: dict[str, Any] | None = None
         self.fallback: dict[str, Any] = {}
         self.codelist: list[str] = []
@@ -102,7 +102,7 @@ class Verdict:
         for text in found.messages[before:]:
             self.note(text)
         shown_system = found.implied_system or system or ""
-        if not self.fallback or verdict is True:
+        if not self.fallback or (verdict is True and not self.matched):
             self.fallback = {"system": system, "code": code, "version": version}
         if not self.fallback.get("version") and found.version:
             self.fallback["version"] = found.version
@@ -137,6 +137,8 @@ class Verdict:
             self.note(text)
         elif coding.get("display") and found.designations and check_display:
             check_member_display(self.options, found, coding, path, self.note)
+        if self.reported is not None:
+            return
         languages = self.options.working_languages()
         chosen = ds.preferred(found.designations, languages) or ds.preferred(found.designations, None)
         self.reported = {
