@@ -18,7 +18,12 @@ from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
 from plugin.terminology.context import TxContext, TxError, tx_error
 from plugin.terminology.errors import circular_reference
 from plugin.terminology.expansion_output import Entry, ExpansionOutput, Run
-from plugin.terminology.expansion_sources import include_filters, note_code_system, resolve_code_system
+from plugin.terminology.expansion_sources import (
+    include_filters,
+    note_code_system,
+    note_status,
+    resolve_code_system,
+)
 from plugin.terminology.resources import newest_first, vurl, walk_contains
 
 # Without `count`, an expansion larger than this is refused as too costly (HAPI's expander uses the
@@ -46,6 +51,8 @@ class Expander:
         self.excluded_systems: set[tuple[str, str]] = set()
         self.hierarchical = not self.options.exclude_nested
         self.doing_version = False
+        # The value set being expanded: status warnings are judged against it (note_status).
+        self.source: dict[str, Any] = {}
 
     # -- entry point ---------------------------------------------------------------------------
     def expand(self, value_set: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +73,9 @@ class Expander:
         if key in self.stack:
             raise circular_reference(key, self.stack)
         self.stack = (*self.stack, key)
+        if not self.source:
+            self.source = value_set
+        note_status(self.output, value_set, self.source)
         if top:
             ctx.require_supplements_of(value_set)
             ctx.apply_value_set_parameters(value_set)
@@ -140,12 +150,15 @@ class Expander:
                 raise tx_error(422, "VS_EXP_IMPORT_UNK", url, code="not-found", tx_type="not-found")
             child = Expander(self.ctx, limit=self.limit, stack=self.stack)
             child.options = self.options
+            child.source = self.source
             child.collect(target, top=False)
             child._settle()
             if not reference.startswith("#"):
                 self.output.param("used-valueset", "Uri", vurl(target))
             for param in child.output.params:
-                if param["name"] in ("used-codesystem", "used-valueset", "used-supplement"):
+                if param["name"] in ("used-codesystem", "used-valueset", "used-supplement") or param[
+                    "name"
+                ].startswith("warning-"):
                     self.output.param(param["name"], "Uri", primitive(param))
             out.append(child)
         return out
@@ -166,7 +179,7 @@ class Expander:
                     self._add_imported(entry)
             return
         view = resolve_code_system(self.ctx, self.output, system, item.get("version"))
-        note_code_system(self.output, view)
+        note_code_system(self.output, view, self.source)
         self.ctx.require_supplements_of({})
         filters = include_filters(view, item, path)
         version = view.version or ""
@@ -257,7 +270,7 @@ class Expander:
                         self.excluded.add(key)
             return
         view = resolve_code_system(self.ctx, self.output, system, item.get("version"))
-        note_code_system(self.output, view)
+        note_code_system(self.output, view, self.source)
         version = view.version or ""
         if not item.get("concept") and not item.get("filter") and not imports:
             self.excluded_systems.add((system, version if self.doing_version else ""))

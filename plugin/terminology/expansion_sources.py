@@ -79,16 +79,32 @@ def resolve_code_system(
     return view
 
 
-def note_code_system(output: ExpansionOutput, view: CodeSystemView) -> None:
-    """`used-codesystem`, and a warning parameter when the code system is retired or deprecated."""
+def note_code_system(output: ExpansionOutput, view: CodeSystemView, source: dict[str, Any]) -> None:
+    """`used-codesystem`, and the status warning of the code system (`note_status`)."""
     output.param("used-codesystem", "Uri", view.canonical)
-    resource = view.resource
-    status = resource.get("status")
+    note_status(output, view.resource, source)
+
+
+def note_status(output: ExpansionOutput, resource: dict[str, Any], source: dict[str, Any]) -> None:
+    """The status warning parameter of a code system or value set the expansion of `source` draws
+    on (`source` itself included): `warning-deprecated` / `warning-withdrawn` (its
+    structuredefinition-standards-status), else `warning-retired` (status retired), else
+    `warning-experimental` (experimental, where `source` is not), else `warning-draft` (status or
+    standards status draft, where `source` is not draft) - one per resource, the first that applies.
+    Spec: the expansion parameters of the terminology ecosystem IG
+    (https://build.fhir.org/ig/HL7/fhir-tx-ecosystem-ig/), as the reference expander names them."""
     standards = standards_status(resource)
+    url = vurl(resource)
     if standards in ("deprecated", "withdrawn"):
-        output.param(f"warning-{standards}", "Uri", vurl(resource))
-    elif status == "retired":
-        output.param("warning-retired", "Uri", vurl(resource))
+        output.param(f"warning-{standards}", "Uri", url)
+    elif resource.get("status") == "retired":
+        output.param("warning-retired", "Uri", url)
+    elif resource.get("experimental") is True and source.get("experimental") is not True:
+        output.param("warning-experimental", "Uri", url)
+    elif (resource.get("status") == "draft" or standards == "draft") and not (
+        source.get("status") == "draft" or standards_status(source) == "draft"
+    ):
+        output.param("warning-draft", "Uri", url)
 
 
 def include_filters(

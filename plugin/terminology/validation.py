@@ -182,6 +182,7 @@ class ValueSetChecker:
                 other = self.others.get(reference)
                 if other is None:
                     continue
+                status_check(other.value_set, self.value_set, found)
                 if result is True:
                     result = other.check(path, system, version, code, found)
             if result is True:

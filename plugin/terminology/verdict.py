@@ -15,7 +15,7 @@ from plugin.terminology import cpt, messages
 from plugin.terminology import designations as ds
 from plugin.terminology.display_check import check_member_display
 from plugin.terminology.explain import explain_non_member
-from plugin.terminology.findings import Findings
+from plugin.terminology.findings import Findings, status_check
 from plugin.terminology.parameters import ParametersBuilder
 from plugin.terminology.resources import add_path
 from plugin.terminology.validation import ValueSetChecker
@@ -54,6 +54,8 @@ class Verdict:
             self.notes.append(text)
 
     def run(self) -> dict[str, Any]:
+        if not self.checker.internal:  # the value set asked about (not a code system's implicit one)
+            status_check(self.checker.value_set, self.checker.value_set, self.found)
         for index, coding in enumerate(self.codings):
             if not coding.get("code"):
                 self._no_code(coding, index)
