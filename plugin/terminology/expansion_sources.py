@@ -135,7 +135,7 @@ def include_filters(
                 422,
                 None,
                 f"The regex filter on {view.url} cannot be used: {exc}",
-                code="too-costly",
+                code="invalid",
                 tx_type="vs-invalid",
                 expression=where,
             ) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from plugin.app import create_app
@@ -228,19 +229,39 @@ def test_expand__unknown_code_system__is_422(tx) -> None:
     )
 
 
-def test_expand__catastrophic_regex__is_refused_not_run(tx) -> None:
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [("(.+)+e", ["circle", "square", "triangle"]), ("([a-z]+)+q", []), ("(x*)*", [])],
+)
+def test_expand__catastrophic_regex__is_answered_correctly(tx, pattern, expected) -> None:
+    # Patterns that backtrack exponentially in a backtracking engine run on RE2 (linear time).
+    vs = {
+        "resourceType": "ValueSet",
+        "status": "active",
+        "compose": {
+            "include": [{"system": SHAPES, "filter": [{"property": "code", "op": "regex", "value": pattern}]}]
+        },
+    }
+    response = post(tx, f"{R5}/ValueSet/$expand", param("valueSet", vs, "resource"))
+    assert response.status_code == 200, response.get_json()
+    assert sorted(codes(response.get_json())) == expected
+
+
+def test_expand__regex_beyond_re2__is_an_invalid_filter(tx) -> None:
     vs = {
         "resourceType": "ValueSet",
         "status": "active",
         "compose": {
             "include": [
-                {"system": SHAPES, "filter": [{"property": "code", "op": "regex", "value": "(a+)+$"}]}
+                {"system": SHAPES, "filter": [{"property": "code", "op": "regex", "value": r"(a)\1"}]}
             ]
         },
     }
     response = post(tx, f"{R5}/ValueSet/$expand", param("valueSet", vs, "resource"))
     assert response.status_code == 422
-    assert "exponential" in response.get_json()["issue"][0]["details"]["text"]
+    issue = response.get_json()["issue"][0]
+    assert issue["code"] == "invalid"
+    assert "is not a valid regular expression" in issue["details"]["text"]
 
 
 def test_expand__safe_regex_on_code__matches_whole_codes(tx) -> None:
