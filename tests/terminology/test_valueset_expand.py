@@ -464,3 +464,15 @@ def test_expand__exclude_by_an_imported_whole_system_value_set__removes_those_co
         param("tx-resource", everything, "resource"),
     ).get_json()
     assert codes(body) == ["n000"]
+
+
+@pytest.mark.parametrize("endpoint", [R4, R5])
+def test_expand__bad_display_language__is_the_catalog_message_naming_the_value(tx, endpoint) -> None:
+    response = tx.get(
+        f"{endpoint}/ValueSet/$expand",
+        query_string={"url": VS + "all-shapes", "displayLanguage": "en,,q=x"},
+    )
+    assert response.status_code == 400
+    issue = response.get_json()["issue"][0]
+    assert issue["details"]["text"] == "Invalid displayLanguage: 'en,,q=x'"
+    assert issue["extension"][0]["valueString"] == "INVALID_DISPLAY_NAME"
