@@ -28,6 +28,7 @@ from plugin.terminology.inference import infer_system
 from plugin.terminology.resources import (
     EXT_VS_DEPRECATED,
     add_path,
+    each_version,
     has_extension,
     include_designations,
     newest_first,
@@ -136,7 +137,8 @@ class ValueSetChecker:
             found.implied_system = system
         if self.compose is None:
             return self._check_expansion(path, system, version, code, found)
-        includes = [i for i in self.compose.get("include") or [] if isinstance(i, dict)]
+        raw = [i for i in self.compose.get("include") or [] if isinstance(i, dict)]
+        includes = [item for item, _ in each_version(raw, self.ctx.code_system_versions)]
         chosen_version = None
         if not version:
             versions = {i.get("version") for i in includes if i.get("system") == system and i.get("version")}
