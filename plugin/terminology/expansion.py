@@ -209,6 +209,8 @@ class Expander:
             return all((system, concept.code) in keys for keys in import_keys)
 
         text = self.options.filter
+        if text and not item.get("concept") and not filters:
+            self.output.total_known = False  # a search of a whole code system
         index = view.text_index() if text else None
         text_hits = index.search(text) if index is not None and text and filters else None
         if item.get("concept"):
