@@ -19,12 +19,13 @@ from plugin.terminology.context import TxContext, TxError, tx_error
 from plugin.terminology.errors import circular_reference
 from plugin.terminology.expansion_output import Entry, ExpansionOutput, Run
 from plugin.terminology.expansion_sources import (
+    compose_by_version,
     include_filters,
     note_code_system,
     note_status,
     resolve_code_system,
 )
-from plugin.terminology.resources import each_version, newest_first, vurl, walk_contains
+from plugin.terminology.resources import newest_first, vurl, walk_contains
 
 # Without `count`, an expansion larger than this is refused as too costly (HAPI's expander uses the
 # same default); `[terminology] expansion_limit` changes it. A paged request may go up to PAGED_LIMIT.
@@ -115,25 +116,7 @@ class Expander:
     # -- compose -------------------------------------------------------------------------------
     def _compose(self, value_set: dict[str, Any], compose: dict[str, Any]) -> None:
         raw_includes = [i for i in compose.get("include") or [] if isinstance(i, dict)]
-        raw_excludes = [e for e in compose.get("exclude") or [] if isinstance(e, dict)]
-        versions_of = self.ctx.code_system_versions
-        includes = each_version(raw_includes, versions_of)
-        seen_versions: dict[str, set[str | None]] = {}
-        for item, _ in includes + each_version(raw_excludes, versions_of):
-            if item.get("system"):
-                seen_versions.setdefault(item["system"], set()).add(item.get("version"))
-        self.doing_version = any(len(v) > 1 for v in seen_versions.values())
-        # A versionless exclude of a system the value set draws on in several versions applies to
-        # each version the includes draw on, not only to the latest one.
-        included: dict[str, list[str]] = {}
-        for item, _ in includes:
-            if item.get("system"):
-                chosen = item.get("version") or self.ctx.determine_version(item["system"], None) or ""
-                included.setdefault(item["system"], []).append(chosen)
-        several = {system for system, versions in seen_versions.items() if len(versions) > 1}
-        excludes = each_version(
-            raw_excludes, lambda system: [v for v in dict.fromkeys(included.get(system, [])) if v], several
-        )
+        includes, excludes, self.doing_version = compose_by_version(self.ctx, compose)
         exclude_inactive = compose.get("inactive") is False
         if raw_includes and any(
             i.get("valueSet") or i.get("concept") or len(i.get("filter") or []) > 1 for i in raw_includes

@@ -11,7 +11,7 @@ from plugin.terminology.codesystem import CodeSystemView
 from plugin.terminology.context import TxContext, TxError, tx_error
 from plugin.terminology.expansion_output import ExpansionOutput
 from plugin.terminology.filters import UnknownFilterError, UnsafePatternError, compile_filter
-from plugin.terminology.resources import standards_status, vurl
+from plugin.terminology.resources import each_version, standards_status, vurl
 
 
 def resolve_code_system(
@@ -153,3 +153,31 @@ def include_filters(
                 expression=where,
             ) from exc
     return out
+
+
+Indexed = list[tuple[dict[str, Any], int]]
+
+
+def compose_by_version(ctx: TxContext, compose: dict[str, Any]) -> tuple[Indexed, Indexed, bool]:
+    """The includes and excludes of a compose, each with its index, one per code system version
+    they draw on (`resources.each_version`), and whether the expansion keeps versions apart (a
+    system appears in more than one version). A versionless exclude of a system the value set
+    draws on in several versions applies to each version the includes draw on, not only to the
+    latest one."""
+    raw_includes = [i for i in compose.get("include") or [] if isinstance(i, dict)]
+    raw_excludes = [e for e in compose.get("exclude") or [] if isinstance(e, dict)]
+    includes = each_version(raw_includes, ctx.code_system_versions)
+    seen: dict[str, set[str | None]] = {}
+    for item, _ in includes + each_version(raw_excludes, ctx.code_system_versions):
+        if item.get("system"):
+            seen.setdefault(item["system"], set()).add(item.get("version"))
+    included: dict[str, list[str]] = {}
+    for item, _ in includes:
+        if item.get("system"):
+            chosen = item.get("version") or ctx.determine_version(item["system"], None) or ""
+            included.setdefault(item["system"], []).append(chosen)
+    several = {system for system, versions in seen.items() if len(versions) > 1}
+    excludes = each_version(
+        raw_excludes, lambda system: [v for v in dict.fromkeys(included.get(system, [])) if v], several
+    )
+    return includes, excludes, bool(several)

@@ -240,3 +240,24 @@ def test_shape__names_the_elements_of_the_wrong_json_kind_including_contained_on
         "ValueSet.contained[0].caseSensitive: expected a boolean",
     ]
     assert shape.problems({"resourceType": "CodeSystem", "concept": [{"code": "a", "display": "A"}]}) == []
+
+
+def test_each_version__star_and_versionless_items_stand_for_every_version() -> None:
+    from plugin.terminology.resources import each_version
+
+    items = [
+        {"system": "http://x", "version": "*"},
+        {"system": "http://x"},
+        {"system": "http://y"},
+        {"valueSet": ["http://vs"]},
+    ]
+    versions = {"http://x": ["1", "2"], "http://y": ["9"]}
+    out = each_version(items, lambda system: versions.get(system, []), versionless={"http://x"})
+    assert out == [
+        ({"system": "http://x", "version": "1"}, 0),
+        ({"system": "http://x", "version": "2"}, 0),
+        ({"system": "http://x", "version": "1"}, 1),
+        ({"system": "http://x", "version": "2"}, 1),
+        ({"system": "http://y"}, 2),
+        ({"valueSet": ["http://vs"]}, 3),
+    ]
