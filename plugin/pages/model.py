@@ -1,0 +1,371 @@
+"""The pages' content as data: the code family list, one page per family code and one per modifier
+applicability row. Every line is read from the FHIR resources (registry) and the rule and fact data
+(CDS area); the templates only lay it out, and `Accept: application/json` gets these dicts as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from plugin.cds_hooks.fhir import CPT, as_dict, as_list, as_str
+from plugin.cds_hooks.tables import Tables
+from plugin.pages import facts as fact_sections
+from plugin.pages.content import (
+    AGE_BAND_MAP,
+    AGE_BAND_SYSTEM,
+    APPLICABILITY_SYSTEM,
+    AXIS_SYSTEM,
+    DOCUMENTATION_SYSTEM,
+    FACILITY_POS_VALUE_SET,
+    FAMILY_VALUE_SET,
+    HCPCS,
+    MODIFIER_LEVELS,
+    NOTE_QUESTIONNAIRE,
+    applicability_map_url,
+    concept,
+    map_targets,
+    modifier_rows,
+    value_set_codes,
+    walk,
+)
+from plugin.pages.facts import fact
+from plugin.pages.sources import SourceBook, split_comment
+from plugin.pages.urls import code_page_url
+from plugin.terminology.registry import Registry
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the pages read: the terminology registry and, when the CDS area is loaded, its fact
+    tables and rules (a terminology-only deployment shows the FHIR content alone)."""
+
+    registry: Registry
+    tables: Tables | None
+    rules: list[Any]
+
+
+def family_codes(inputs: Inputs) -> list[str]:
+    url = FAMILY_VALUE_SET
+    if inputs.tables is not None:
+        url = (inputs.tables.files.get("ecmo-cannulation-family") or {}).get("valueSet", url)
+    return [code for system, code in value_set_codes(inputs.registry, url) if system == CPT]
+
+
+def _concept_fact(found: Any, book: SourceBook, text: str | None, **extra: Any) -> dict[str, Any] | None:
+    if found is None or not text:
+        return None
+    return fact(text, book.cite_text(found.source, found.as_of), asOf=found.as_of, **extra)
+
+
+def _axis(inputs: Inputs, code: str | None) -> Any:
+    return concept(inputs.registry, AXIS_SYSTEM, code) if code else None
+
+
+def family_row(inputs: Inputs, code: str) -> dict[str, Any]:
+    """One row of the family table: code, our description, age band, approach, action."""
+    cpt = concept(inputs.registry, CPT, code)
+    band = _own_band(inputs, code)
+    approach = _axis(inputs, cpt.prop("approach") if cpt else None)
+    action = _axis(inputs, cpt.prop("action") if cpt else None)
+    mode = _axis(inputs, cpt.prop("ecmo-mode") if cpt else None)
+    return {
+        "code": code,
+        "url": code_page_url(code),
+        "display": cpt.display if cpt else None,
+        "ageBand": band.display if band else _age_text(cpt),
+        "approach": approach.display if approach else None,
+        "action": action.display if action else None,
+        "mode": mode.display if mode else None,
+        "addOn": bool(cpt and cpt.prop("add-on")),
+    }
+
+
+def _age_text(cpt: Any) -> str | None:
+    """An age criterion with no age-band concept for it, said from the code's own age-min/age-max."""
+    if cpt is None:
+        return None
+    low, high = cpt.prop("age-min"), cpt.prop("age-max")
+    if high is not None:
+        return f"{low or 0} through {high} years"
+    if low:
+        return f"{low} years and older"
+    return "Any age" if low == 0 else None
+
+
+def _own_band(inputs: Inputs, code: str) -> Any:
+    """The age band the age-band ConceptMap says the code is for (a target's dependsOn band)."""
+    for target in map_targets(inputs.registry, AGE_BAND_MAP):
+        if target.code == code:
+            band = target.depends_on.get(AGE_BAND_SYSTEM)
+            if band:
+                return concept(inputs.registry, AGE_BAND_SYSTEM, band)
+    return None
+
+
+def family(inputs: Inputs) -> dict[str, Any]:
+    codes = family_codes(inputs)
+    rows = [family_row(inputs, code) for code in codes]
+    modifier_pages = [
+        {"code": f"{code}:{row.source_code}", "url": code_page_url(code, row.source_code)}
+        for code in codes
+        for row in modifier_rows(inputs.registry, code)
+    ]
+    value_set = inputs.registry.get(FAMILY_VALUE_SET) or {}
+    return {
+        "title": as_str(value_set.get("title")) or "ECMO/ECLS code family",
+        "valueSet": FAMILY_VALUE_SET,
+        "codes": rows,
+        "modifierPages": modifier_pages,
+    }
+
+
+def _mentions(text: str | None, code: str) -> bool:
+    return bool(text) and re.search(rf"(?<![0-9A-Z]){re.escape(code)}(?![0-9A-Z])", text or "") is not None
+
+
+def _age_section(inputs: Inputs, code: str, cpt: Any, book: SourceBook) -> dict[str, Any]:
+    band = _own_band(inputs, code)
+    facts = [
+        _concept_fact(band, book, band.definition if band else None, label=band.display if band else None)
+    ]
+    counterparts = []
+    for target in map_targets(inputs.registry, AGE_BAND_MAP):
+        if target.source_code != code:
+            continue
+        reason, citations, as_of = split_comment(target.comment)
+        other = concept(inputs.registry, CPT, target.code)
+        other_band = concept(inputs.registry, AGE_BAND_SYSTEM, target.depends_on.get(AGE_BAND_SYSTEM, ""))
+        counterparts.append(
+            fact(
+                reason,
+                book.cite_text(citations, as_of),
+                code=target.code,
+                url=code_page_url(target.code),
+                display=other.display if other else None,
+                band=other_band.display if other_band else None,
+                asOf=as_of,
+            )
+        )
+    return {
+        "band": band.display if band else _age_text(cpt),
+        "ageMin": cpt.prop("age-min") if cpt else None,
+        "ageMax": cpt.prop("age-max") if cpt else None,
+        "facts": [f for f in facts if f],
+        "counterparts": counterparts,
+        "map": AGE_BAND_MAP,
+    }
+
+
+def _included(inputs: Inputs, code: str, book: SourceBook) -> list[dict[str, Any]]:
+    """Imaging guidance the procedure axes say is part of the code, and the NCCI pairs whose note
+    says what the code already includes."""
+    items: list[dict[str, Any]] = []
+    axes = inputs.registry.get(AXIS_SYSTEM) or {}
+    for group in as_list(axes.get("concept")):
+        if as_dict(group).get("code") != "imaging-guidance":
+            continue
+        for child in walk(as_dict(group).get("concept")):
+            if _mentions(as_str(child.get("definition")), code):
+                found = concept(inputs.registry, AXIS_SYSTEM, str(child.get("code")))
+                item = _concept_fact(
+                    found, book, found.definition if found else None, label=child.get("display")
+                )
+                if item:
+                    items.append(item)
+    if inputs.tables is not None:
+        items += [
+            row
+            for row in fact_sections.edits(inputs.tables, code, book)["bundles"]
+            if row.get("text") and row["text"] != row.get("rationale")
+        ]
+    return items
+
+
+def _documentation(inputs: Inputs, code: str, book: SourceBook) -> dict[str, Any]:
+    """The documentation elements, when a documentation rule fires for the code or the note form is for it."""
+    questionnaire = inputs.registry.get(NOTE_QUESTIONNAIRE) or {}
+    form_codes = {as_dict(c).get("code") for c in as_list(questionnaire.get("code"))}
+    rules = [
+        r for r in inputs.rules if r.topic == "documentation" and r.codes is not None and r.triggered(code)
+    ]
+    applies = code in form_codes or bool(rules)
+    system = inputs.registry.get(DOCUMENTATION_SYSTEM) or {}
+    elements = []
+    if applies:
+        for data in walk(system.get("concept")):
+            found = concept(inputs.registry, DOCUMENTATION_SYSTEM, str(data.get("code")))
+            if found is None:
+                continue
+            elements.append(
+                fact(
+                    found.definition or "",
+                    book.cite_text(found.source, found.as_of),
+                    code=found.code,
+                    label=found.display,
+                    confidence=as_str(found.prop("confidence")) or "not stated",
+                    asOf=found.as_of,
+                )
+            )
+    return {
+        "applies": applies,
+        "elements": elements,
+        "questionnaire": NOTE_QUESTIONNAIRE if applies and questionnaire else None,
+        "system": DOCUMENTATION_SYSTEM,
+    }
+
+
+def modifier_row(inputs: Inputs, code: str, target: Any, book: SourceBook) -> dict[str, Any]:
+    reason, citations, as_of = split_comment(target.comment)
+    modifier = concept(inputs.registry, target.source_system, target.source_code)
+    category = concept(inputs.registry, APPLICABILITY_SYSTEM, target.code)
+    return fact(
+        reason,
+        book.cite_text(citations, as_of),
+        modifier=target.source_code,
+        url=code_page_url(code, target.source_code),
+        level=MODIFIER_LEVELS.get(target.source_system, target.source_system),
+        name=modifier.display if modifier else None,
+        category=target.code,
+        categoryDisplay=category.display if category else target.code,
+        asOf=as_of,
+    )
+
+
+def _modifiers(inputs: Inputs, code: str, book: SourceBook) -> dict[str, Any]:
+    rows = [modifier_row(inputs, code, t, book) for t in modifier_rows(inputs.registry, code)]
+    categories = inputs.registry.get(APPLICABILITY_SYSTEM) or {}
+    order = {str(c.get("code")): i for i, c in enumerate(walk(categories.get("concept")))}
+    rows.sort(key=lambda r: order.get(r["category"], len(order)))
+    return {"map": applicability_map_url(inputs.registry, code), "rows": rows}
+
+
+def _site(inputs: Inputs, code: str, modifiers: dict[str, Any], book: SourceBook) -> dict[str, Any]:
+    value_set = inputs.registry.get(FACILITY_POS_VALUE_SET) or {}
+    places = []
+    for system, pos in value_set_codes(inputs.registry, FACILITY_POS_VALUE_SET):
+        found = concept(inputs.registry, system, pos)
+        item = _concept_fact(found, book, found.display if found else None, code=pos)
+        if item:
+            places.append(item)
+    notes = []
+    for category in sorted({r["category"] for r in modifiers["rows"]}):
+        found = concept(inputs.registry, APPLICABILITY_SYSTEM, category)
+        if found and found.definition and "inpatient-only" in found.definition:
+            notes.append(_concept_fact(found, book, found.definition, label=found.display))
+    section: dict[str, Any] = {
+        "valueSet": FACILITY_POS_VALUE_SET if value_set else None,
+        "valueSetTitle": as_str(value_set.get("title")),
+        "places": places,
+        "notes": [n for n in notes if n],
+        "nonFacilityPrice": None,
+        "cmsPlaces": [],
+    }
+    if inputs.tables is not None:
+        medicare = fact_sections.medicare(inputs.tables, code, book)
+        section["nonFacilityPrice"] = next(
+            (i for i in medicare["indicators"] if i["field"] == "nonFacilityPrice"), None
+        )
+        section["cmsPlaces"] = fact_sections.places_of_service(inputs.tables, book)
+    return section
+
+
+def code_page(inputs: Inputs, code: str) -> dict[str, Any] | None:
+    """The page of one family code, or None for a code outside the family."""
+    if code not in family_codes(inputs):
+        return None
+    book = SourceBook()
+    cpt = concept(inputs.registry, CPT, code)
+    row = family_row(inputs, code)
+    summary = [
+        _concept_fact(cpt, book, cpt.display if cpt else None, label="Our description"),
+        _concept_fact(cpt, book, row["action"], label="Action"),
+        _concept_fact(cpt, book, row["approach"], label="Approach"),
+        _concept_fact(cpt, book, row["mode"], label="ECMO mode"),
+        _concept_fact(cpt, book, row["ageBand"], label="Age band"),
+        _concept_fact(cpt, book, "yes" if row["addOn"] else "no", label="Add-on code"),
+        _concept_fact(
+            cpt, book, as_str(cpt.prop("global-days")) if cpt else None, label="Medicare global days"
+        ),
+    ]
+    approach = _axis(inputs, cpt.prop("approach") if cpt else None)
+    modifiers = _modifiers(inputs, code, book)
+    page: dict[str, Any] = {
+        "kind": "code",
+        "code": code,
+        "system": CPT,
+        "codeSystemVersion": cpt.version if cpt else None,
+        "url": code_page_url(code),
+        "display": cpt.display if cpt else None,
+        "summary": [f for f in summary if f],
+        "covers": [f for f in [_concept_fact(cpt, book, cpt.definition if cpt else None)] if f],
+        "age": _age_section(inputs, code, cpt, book),
+        "approach": [
+            f
+            for f in [
+                _concept_fact(
+                    approach,
+                    book,
+                    approach.definition if approach else None,
+                    label=approach.display if approach else None,
+                )
+            ]
+            if f
+        ],
+        "included": _included(inputs, code, book),
+        "documentation": _documentation(inputs, code, book),
+        "modifiers": modifiers,
+        "site": _site(inputs, code, modifiers, book),
+    }
+    if inputs.tables is not None:
+        page["medicare"] = fact_sections.medicare(inputs.tables, code, book)
+        page["payers"] = fact_sections.payers(inputs.tables, book)
+        page["edits"] = fact_sections.edits(inputs.tables, code, book)
+        page["rules"] = fact_sections.rules_for(inputs.rules, code, book)
+    else:
+        page |= {"medicare": None, "payers": None, "edits": None, "rules": []}
+    page["copyright"] = as_str(cpt.resource.get("copyright")) if cpt else None
+    page["sources"] = book.as_json()
+    return page
+
+
+def modifier_page(inputs: Inputs, code: str, modifier: str) -> dict[str, Any] | None:
+    """The page of one modifier applicability row (base code + modifier), or None when no map has it."""
+    target = next((t for t in modifier_rows(inputs.registry, code) if t.source_code == modifier), None)
+    if target is None:
+        return None
+    book = SourceBook()
+    base = concept(inputs.registry, CPT, code)
+    found = concept(inputs.registry, target.source_system, modifier)
+    category = concept(inputs.registry, APPLICABILITY_SYSTEM, target.code)
+    row = modifier_row(inputs, code, target, book)
+    return {
+        "kind": "modifier",
+        "code": f"{code}:{modifier}",
+        "url": code_page_url(code, modifier),
+        "base": {"code": code, "display": base.display if base else None, "url": code_page_url(code)},
+        "modifier": {
+            "code": modifier,
+            "system": target.source_system,
+            "level": MODIFIER_LEVELS.get(target.source_system, target.source_system),
+            "facts": [
+                f
+                for f in (
+                    _concept_fact(found, book, found.display if found else None, label="Name"),
+                    _concept_fact(found, book, found.definition if found else None, label="Meaning"),
+                )
+                if f
+            ],
+        },
+        "applicability": row,
+        "category": _concept_fact(
+            category,
+            book,
+            category.definition if category else None,
+            label=category.display if category else None,
+        ),
+        "map": applicability_map_url(inputs.registry, code),
+        "copyright": as_str(found.resource.get("copyright")) if found and found.system != HCPCS else None,
+        "sources": book.as_json(),
+    }
