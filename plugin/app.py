@@ -39,7 +39,6 @@ def create_app(
         links["cds_services"] = "/cds-services"
     if sandbox_enabled(app.config["PLUGIN"]):
         links |= {"sandbox": "/sandbox", "sandbox_fhir": "/sandbox/fhir"}
-    links["codes"] = "/codes"
     links["openapi"] = "/openapi.json"
     # The landing page at / (JSON index for programs) and the code pages under /codes.
     pages.init_app(app, links)

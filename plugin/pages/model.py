@@ -267,7 +267,11 @@ def _site(inputs: Inputs, code: str, modifiers: dict[str, Any], book: SourceBook
         section["nonFacilityPrice"] = next(
             (i for i in medicare["indicators"] if i["field"] == "nonFacilityPrice"), None
         )
-        section["cmsPlaces"] = fact_sections.places_of_service(inputs.tables, book)
+        # The settings the value set does not already list (e.g. the office, POS 11).
+        listed = {p["code"] for p in places}
+        section["cmsPlaces"] = [
+            p for p in fact_sections.places_of_service(inputs.tables, book) if p["code"] not in listed
+        ]
     return section
 
 

@@ -15,6 +15,8 @@ from plugin.version import __version__
 bp = Blueprint("pages", __name__, template_folder="templates")
 CACHE_KEY = "pages_cache"
 LINKS_KEY = "pages_links"
+# The pages' own entry, listed apart from the areas' links (whose set programs already rely on).
+PAGES = {"codes": "/codes"}
 # A family code, or a CPT expression of a base code and one modifier ("33952:62").
 CODE_PATTERN = re.compile(r"(?P<code>[0-9A-Z]{5})(?::(?P<modifier>[0-9A-Z]{2}))?")
 
@@ -49,7 +51,8 @@ def _cached(key: str, build: Any) -> Any:
 def _render(template: str, data: dict[str, Any], status: int = 200) -> Response:
     if wants_json():
         return json_response(data, status=status)
-    html = render_template(template, page=data, version=__version__, links=current_app.extensions[LINKS_KEY])
+    links = current_app.extensions[LINKS_KEY] | PAGES
+    html = render_template(template, page=data, version=__version__, links=links)
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -59,9 +62,9 @@ def index() -> Response:
     links = current_app.extensions[LINKS_KEY]
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         data = _cached("/codes", lambda: family(_inputs()))
-        html = render_template("pages/landing.html", page=data, version=__version__, links=links)
+        html = render_template("pages/landing.html", page=data, version=__version__, links=links | PAGES)
         return Response(html, mimetype="text/html")
-    return json_response({"name": "cpt-plugin", "version": __version__, "links": links})
+    return json_response({"name": "cpt-plugin", "version": __version__, "links": links, "pages": PAGES})
 
 
 @bp.get("/codes")
