@@ -88,6 +88,7 @@ def edits(tables: Tables, code: str, book: SourceBook) -> dict[str, Any]:
         return fact(
             raw.get("note") or raw.get("rationale") or "",
             refs,
+            note=raw.get("note"),
             codes=_codes_text(raw["column2"] if side == "column1" else raw["column1"]),
             modifierIndicator=indicator,
             indicatorMeaning=indicator_text.get(indicator),

@@ -121,8 +121,15 @@ def family(inputs: Inputs) -> dict[str, Any]:
     }
 
 
-def _mentions(text: str | None, code: str) -> bool:
-    return bool(text) and re.search(rf"(?<![0-9A-Z]){re.escape(code)}(?![0-9A-Z])", text or "") is not None
+def _says_included(text: str | None, code: str) -> bool:
+    """Does the content's sentence say something is included in the code ("included in 33952",
+    "not reported separately")? Only such statements make the "What is included" list."""
+    if not text:
+        return False
+    return bool(
+        re.search(rf"\bincluded in {re.escape(code)}(?![0-9A-Z])", text, re.IGNORECASE)
+        or "not reported separately" in text
+    )
 
 
 def _age_section(inputs: Inputs, code: str, cpt: Any, book: SourceBook) -> dict[str, Any]:
@@ -159,27 +166,28 @@ def _age_section(inputs: Inputs, code: str, cpt: Any, book: SourceBook) -> dict[
 
 
 def _included(inputs: Inputs, code: str, book: SourceBook) -> list[dict[str, Any]]:
-    """Imaging guidance the procedure axes say is part of the code, and the NCCI pairs whose note
-    says what the code already includes."""
+    """What the content says is part of the code: imaging guidance concepts of the procedure axes
+    whose definition says so, and the NCCI pairs (the code in column 1) whose note says so."""
     items: list[dict[str, Any]] = []
     axes = inputs.registry.get(AXIS_SYSTEM) or {}
     for group in as_list(axes.get("concept")):
         if as_dict(group).get("code") != "imaging-guidance":
             continue
         for child in walk(as_dict(group).get("concept")):
-            if _mentions(as_str(child.get("definition")), code):
+            if _says_included(as_str(child.get("definition")), code):
                 found = concept(inputs.registry, AXIS_SYSTEM, str(child.get("code")))
-                item = _concept_fact(
-                    found, book, found.definition if found else None, label=child.get("display")
-                )
-                if item:
-                    items.append(item)
+                if found is not None:
+                    items.append(
+                        fact(
+                            found.definition or "",
+                            book.cite_text(found.source, found.as_of),
+                            label=found.display,
+                            asOf=found.as_of,
+                        )
+                    )
     if inputs.tables is not None:
-        items += [
-            row
-            for row in fact_sections.edits(inputs.tables, code, book)["bundles"]
-            if row.get("text") and row["text"] != row.get("rationale")
-        ]
+        bundles = fact_sections.edits(inputs.tables, code, book)["bundles"]
+        items += [row for row in bundles if row.get("note") and _says_included(row["note"], code)]
     return items
 
 
