@@ -33,6 +33,8 @@ class SourceBook:
     """Sources in the order a page first cites them; citing one again gives the same number."""
 
     _numbers: dict[Source, int] = field(default_factory=dict)
+    # For a citation that gives no date of its own: the newest as-of of the content citing it.
+    _cited_as_of: dict[Source, str] = field(default_factory=dict)
 
     def cite(self, source: Source) -> int:
         return self._numbers.setdefault(source, len(self._numbers) + 1)
@@ -50,12 +52,58 @@ class SourceBook:
             )
         )
 
-    def cite_text(self, text: str | None, as_of: str | None = None) -> list[int]:
-        """Each citation of a FHIR source string (semicolon-separated outside parentheses)."""
-        return [self.cite(Source(label=part, as_of=as_of)) for part in split_citations(text or "")]
+    def cite_text(self, text: str | None, cited_as_of: str | None = None) -> list[int]:
+        """Each citation of a FHIR source string (semicolon-separated outside parentheses), dated as
+        the citation itself dates it; one that gives no date keeps the as-of of the content citing it."""
+        numbers = []
+        for part in split_citations(text or ""):
+            source = Source(label=part, as_of=date_in(part))
+            numbers.append(self.cite(source))
+            if source.as_of is None and cited_as_of:
+                self._cited_as_of[source] = max(self._cited_as_of.get(source, ""), cited_as_of)
+        return numbers
 
     def as_json(self) -> list[dict[str, Any]]:
-        return [source.as_json(number) for source, number in self._numbers.items()]
+        return [
+            source.as_json(number)
+            | ({"citedAsOf": self._cited_as_of[source]} if source in self._cited_as_of else {})
+            for source, number in self._numbers.items()
+        ]
+
+
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_ISO = re.compile(r"\b((?:19|20)[0-9]{2}-[01][0-9](?:-[0-3][0-9])?)\b")
+_US = re.compile(r"\b([01][0-9])-([0-3][0-9])-((?:19|20)[0-9]{2})\b")
+_MONTH_YEAR = re.compile(rf"\b({'|'.join(_MONTHS)})(?: [0-9]{{1,2}},)? ((?:19|20)[0-9]{{2}})\b")
+_YEAR = re.compile(r"(?<![0-9])(?:CY|FY)?((?:19|20)[0-9]{2})(?![0-9])")
+
+
+def date_in(citation: str) -> str | None:
+    """The date a citation gives itself ("2024-07-01", "07-01-2024", "February 2015", "CY2023"), as
+    an ISO date or month or year; None when it names none (the page then says the date is not given)."""
+    for pattern in (_ISO, _US, _MONTH_YEAR, _YEAR):
+        match = pattern.search(citation)
+        if match is None:
+            continue
+        if pattern is _US:
+            return f"{match.group(3)}-{match.group(1)}-{match.group(2)}"
+        if pattern is _MONTH_YEAR:
+            return f"{match.group(2)}-{_MONTHS.index(match.group(1)) + 1:02d}"
+        return match.group(1)
+    return None
 
 
 def split_citations(text: str) -> list[str]:
@@ -67,10 +115,10 @@ def split_citations(text: str) -> list[str]:
             depth += 1
         elif char == ")":
             depth = max(depth - 1, 0)
-        elif char == "'" and (i == 0 or not text[i - 1].isalnum()):
-            quoted = True
         elif char == "'" and quoted and (i + 1 == len(text) or not text[i + 1].isalnum()):
             quoted = False
+        elif char == "'" and (i == 0 or not text[i - 1].isalnum()):
+            quoted = True
         elif char == ";" and depth == 0 and not quoted:
             parts.append(text[start:i])
             start = i + 1
