@@ -178,3 +178,26 @@ def test_fhir_package_loader_finds_every_resource_by_canonical_url(built: Path, 
         assert found is not None, f"fhir-package-loader did not find {url}"
         assert found["url"] == url
         assert (found["resourceType"], found["id"]) in expected
+
+
+def test_a_server_on_the_package_alone_answers_as_on_the_folder(built: Path, tmp_path: Path) -> None:
+    """[content] packages = [package.tgz] with an empty fhir_bundles: the terminology API and the code
+    pages answer exactly as they do from fhir_bundles/."""
+    from plugin.app import create_app
+    from tests.conftest import test_settings as base_settings
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    on_package = base_settings(tmp_path / "a") | {
+        "content": {"fhir_bundles": str(empty), "packages": [str(built / "package.tgz")]}
+    }
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    clients = [create_app(on_package).test_client(), create_app(base_settings(tmp_path / "b")).test_client()]
+    lookup = "/fhir/CodeSystem/$lookup?system=http://www.ama-assn.org/go/cpt&code=33952"
+    json_page = {"Accept": "application/json"}
+    package_answers, folder_answers = (
+        (c.get(lookup).get_json(), c.get("/codes/33952", headers=json_page).get_json()) for c in clients
+    )
+    assert package_answers == folder_answers
+    assert package_answers[1]["modifiers"]["rows"]
