@@ -6,11 +6,9 @@ applicability row. Every line is read from the FHIR resources (registry) and the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from plugin.cds_hooks.fhir import CPT, as_dict, as_list, as_str
-from plugin.cds_hooks.tables import Tables
 from plugin.pages import facts as fact_sections
 from plugin.pages.content import (
     AGE_BAND_MAP,
@@ -20,10 +18,7 @@ from plugin.pages.content import (
     DOCUMENTATION_SYSTEM,
     FACILITY_POS_VALUE_SET,
     FAMILY_VALUE_SET,
-    HCPCS,
-    MODIFIER_LEVELS,
     NOTE_QUESTIONNAIRE,
-    applicability_map_url,
     concept,
     map_targets,
     modifier_rows,
@@ -31,32 +26,10 @@ from plugin.pages.content import (
     walk,
 )
 from plugin.pages.facts import fact
+from plugin.pages.inputs import Inputs, concept_fact, family_codes
+from plugin.pages.modifiers import modifier_row, modifiers_section
 from plugin.pages.sources import SourceBook, split_comment
 from plugin.pages.urls import code_page_url
-from plugin.terminology.registry import Registry
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What the pages read: the terminology registry and, when the CDS area is loaded, its fact
-    tables and rules (a terminology-only deployment shows the FHIR content alone)."""
-
-    registry: Registry
-    tables: Tables | None
-    rules: list[Any]
-
-
-def family_codes(inputs: Inputs) -> list[str]:
-    url = FAMILY_VALUE_SET
-    if inputs.tables is not None:
-        url = (inputs.tables.files.get("ecmo-cannulation-family") or {}).get("valueSet", url)
-    return [code for system, code in value_set_codes(inputs.registry, url) if system == CPT]
-
-
-def _concept_fact(found: Any, book: SourceBook, text: str | None, **extra: Any) -> dict[str, Any] | None:
-    if found is None or not text:
-        return None
-    return fact(text, book.cite_text(found.source, found.as_of), asOf=found.as_of, **extra)
 
 
 def _axis(inputs: Inputs, code: str | None) -> Any:
@@ -107,11 +80,21 @@ def _own_band(inputs: Inputs, code: str) -> Any:
 def family(inputs: Inputs) -> dict[str, Any]:
     codes = family_codes(inputs)
     rows = [family_row(inputs, code) for code in codes]
-    modifier_pages = [
-        {"code": f"{code}:{row.source_code}", "url": code_page_url(code, row.source_code)}
-        for code in codes
-        for row in modifier_rows(inputs.registry, code)
-    ]
+    modifier_pages = []
+    for code in codes:
+        for target in modifier_rows(inputs.registry, code):
+            row = modifier_row(inputs, code, target, SourceBook())  # the sources are on the row's page
+            modifier_pages.append(
+                {
+                    "code": f"{code}:{target.source_code}",
+                    "url": row["url"],
+                    "base": code,
+                    "modifier": target.source_code,
+                    "name": row.get("name"),
+                    "category": row["category"],
+                    "categoryDisplay": row["categoryDisplay"],
+                }
+            )
     value_set = inputs.registry.get(FAMILY_VALUE_SET) or {}
     return {
         "title": as_str(value_set.get("title")) or "ECMO/ECLS code family",
@@ -135,7 +118,7 @@ def _says_included(text: str | None, code: str) -> bool:
 def _age_section(inputs: Inputs, code: str, cpt: Any, book: SourceBook) -> dict[str, Any]:
     band = _own_band(inputs, code)
     facts = [
-        _concept_fact(band, book, band.definition if band else None, label=band.display if band else None)
+        concept_fact(band, book, band.definition if band else None, label=band.display if band else None)
     ]
     counterparts = []
     for target in map_targets(inputs.registry, AGE_BAND_MAP):
@@ -224,44 +207,19 @@ def _documentation(inputs: Inputs, code: str, book: SourceBook) -> dict[str, Any
     }
 
 
-def modifier_row(inputs: Inputs, code: str, target: Any, book: SourceBook) -> dict[str, Any]:
-    reason, citations, as_of = split_comment(target.comment)
-    modifier = concept(inputs.registry, target.source_system, target.source_code)
-    category = concept(inputs.registry, APPLICABILITY_SYSTEM, target.code)
-    return fact(
-        reason,
-        book.cite_text(citations, as_of),
-        modifier=target.source_code,
-        url=code_page_url(code, target.source_code),
-        level=MODIFIER_LEVELS.get(target.source_system, target.source_system),
-        name=modifier.display if modifier else None,
-        category=target.code,
-        categoryDisplay=category.display if category else target.code,
-        asOf=as_of,
-    )
-
-
-def _modifiers(inputs: Inputs, code: str, book: SourceBook) -> dict[str, Any]:
-    rows = [modifier_row(inputs, code, t, book) for t in modifier_rows(inputs.registry, code)]
-    categories = inputs.registry.get(APPLICABILITY_SYSTEM) or {}
-    order = {str(c.get("code")): i for i, c in enumerate(walk(categories.get("concept")))}
-    rows.sort(key=lambda r: order.get(r["category"], len(order)))
-    return {"map": applicability_map_url(inputs.registry, code), "rows": rows}
-
-
 def _site(inputs: Inputs, code: str, modifiers: dict[str, Any], book: SourceBook) -> dict[str, Any]:
     value_set = inputs.registry.get(FACILITY_POS_VALUE_SET) or {}
     places = []
     for system, pos in value_set_codes(inputs.registry, FACILITY_POS_VALUE_SET):
         found = concept(inputs.registry, system, pos)
-        item = _concept_fact(found, book, found.display if found else None, code=pos)
+        item = concept_fact(found, book, found.display if found else None, code=pos)
         if item:
             places.append(item)
     notes = []
     for category in sorted({r["category"] for r in modifiers["rows"]}):
         found = concept(inputs.registry, APPLICABILITY_SYSTEM, category)
         if found and found.definition and "inpatient-only" in found.definition:
-            notes.append(_concept_fact(found, book, found.definition, label=found.display))
+            notes.append(concept_fact(found, book, found.definition, label=found.display))
     section: dict[str, Any] = {
         "valueSet": FACILITY_POS_VALUE_SET if value_set else None,
         "valueSetTitle": as_str(value_set.get("title")),
@@ -291,18 +249,18 @@ def code_page(inputs: Inputs, code: str) -> dict[str, Any] | None:
     cpt = concept(inputs.registry, CPT, code)
     row = family_row(inputs, code)
     summary = [
-        _concept_fact(cpt, book, cpt.display if cpt else None, label="Our description"),
-        _concept_fact(cpt, book, row["action"], label="Action"),
-        _concept_fact(cpt, book, row["approach"], label="Approach"),
-        _concept_fact(cpt, book, row["mode"], label="ECMO mode"),
-        _concept_fact(cpt, book, row["ageBand"], label="Age band"),
-        _concept_fact(cpt, book, "yes" if row["addOn"] else "no", label="Add-on code"),
-        _concept_fact(
+        concept_fact(cpt, book, cpt.display if cpt else None, label="Our description"),
+        concept_fact(cpt, book, row["action"], label="Action"),
+        concept_fact(cpt, book, row["approach"], label="Approach"),
+        concept_fact(cpt, book, row["mode"], label="ECMO mode"),
+        concept_fact(cpt, book, row["ageBand"], label="Age band"),
+        concept_fact(cpt, book, "yes" if row["addOn"] else "no", label="Add-on code"),
+        concept_fact(
             cpt, book, as_str(cpt.prop("global-days")) if cpt else None, label="Medicare global days"
         ),
     ]
     approach = _axis(inputs, cpt.prop("approach") if cpt else None)
-    modifiers = _modifiers(inputs, code, book)
+    modifiers = modifiers_section(inputs, code, book)
     page: dict[str, Any] = {
         "kind": "code",
         "code": code,
@@ -311,12 +269,12 @@ def code_page(inputs: Inputs, code: str) -> dict[str, Any] | None:
         "url": code_page_url(code),
         "display": cpt.display if cpt else None,
         "summary": [f for f in summary if f],
-        "covers": [f for f in [_concept_fact(cpt, book, cpt.definition if cpt else None)] if f],
+        "covers": [f for f in [concept_fact(cpt, book, cpt.definition if cpt else None)] if f],
         "age": _age_section(inputs, code, cpt, book),
         "approach": [
             f
             for f in [
-                _concept_fact(
+                concept_fact(
                     approach,
                     book,
                     approach.definition if approach else None,
@@ -340,44 +298,3 @@ def code_page(inputs: Inputs, code: str) -> dict[str, Any] | None:
     page["copyright"] = as_str(cpt.resource.get("copyright")) if cpt else None
     page["sources"] = book.as_json()
     return page
-
-
-def modifier_page(inputs: Inputs, code: str, modifier: str) -> dict[str, Any] | None:
-    """The page of one modifier applicability row (base code + modifier), or None when no map has it."""
-    target = next((t for t in modifier_rows(inputs.registry, code) if t.source_code == modifier), None)
-    if target is None:
-        return None
-    book = SourceBook()
-    base = concept(inputs.registry, CPT, code)
-    found = concept(inputs.registry, target.source_system, modifier)
-    category = concept(inputs.registry, APPLICABILITY_SYSTEM, target.code)
-    row = modifier_row(inputs, code, target, book)
-    return {
-        "kind": "modifier",
-        "code": f"{code}:{modifier}",
-        "url": code_page_url(code, modifier),
-        "base": {"code": code, "display": base.display if base else None, "url": code_page_url(code)},
-        "modifier": {
-            "code": modifier,
-            "system": target.source_system,
-            "level": MODIFIER_LEVELS.get(target.source_system, target.source_system),
-            "facts": [
-                f
-                for f in (
-                    _concept_fact(found, book, found.display if found else None, label="Name"),
-                    _concept_fact(found, book, found.definition if found else None, label="Meaning"),
-                )
-                if f
-            ],
-        },
-        "applicability": row,
-        "category": _concept_fact(
-            category,
-            book,
-            category.definition if category else None,
-            label=category.display if category else None,
-        ),
-        "map": applicability_map_url(inputs.registry, code),
-        "copyright": as_str(found.resource.get("copyright")) if found and found.system != HCPCS else None,
-        "sources": book.as_json(),
-    }

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from plugin.http import json_response
-from plugin.pages.model import Inputs, code_page, family, modifier_page
+from plugin.pages.inputs import Inputs
+from plugin.pages.model import code_page, family
+from plugin.pages.modifiers import modifier_page
 from plugin.terminology import get_registry
 from plugin.version import __version__
 
