@@ -1,6 +1,7 @@
-"""The pages' content as data: the code family list, one page per family code and one per modifier
-applicability row. Every line is read from the FHIR resources (registry) and the rule and fact data
-(CDS area); the templates only lay it out, and `Accept: application/json` gets these dicts as they are.
+"""The pages' content as data: the code family list and one page per family code (the page of one
+modifier applicability row is in modifiers.py). Every line is read from the FHIR resources (registry)
+and the rule and fact data (CDS area); the templates only lay it out, and `Accept: application/json`
+gets these dicts as they are.
 """
 
 from __future__ import annotations
