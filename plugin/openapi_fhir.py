@@ -90,11 +90,18 @@ def _value_schema(param: Param) -> dict[str, Any]:
             "properties": {"coding": {"type": "array", "items": {"$ref": "#/components/schemas/FhirCoding"}}},
         }
         value = {"valueCodeableConcept": concept}
-    elif param.kind == "any":
+    elif param.kind == "any":  # read by name only (e.g. `profile`): any value[x], resource or parts
         return {
             "type": "object",
             "required": ["name"],
-            "properties": {"name": {"const": param.name}},
+            "properties": {
+                "name": {"const": param.name},
+                "valueString": _STRING,
+                "resource": {"type": "object", "required": ["resourceType"]},
+                "part": {"type": "array", "items": {"type": "object"}},
+            },
+            "maxProperties": 2,
+            "additionalProperties": False,
         }
     else:
         value = {"valueString": query_schema(param)}
@@ -128,7 +135,8 @@ def parameters_schema(key: str, required: list[str]) -> dict[str, Any]:
     return schema
 
 
-def _form_schema(key: str, required: list[str]) -> dict[str, Any]:
+def _form_schema(key: str, required: list[str]) -> dict[str, Any] | None:
+    """The form post's fields, or None when a required parameter cannot be a form field."""
     table = OPERATIONS[key]
     properties = {
         name: query_schema(p)
@@ -136,6 +144,8 @@ def _form_schema(key: str, required: list[str]) -> dict[str, Any]:
         if p.kind not in ("resource", "CodeableConcept", "any")
     }
     properties.pop("_format", None)
+    if any(name not in properties for name in required):
+        return None
     schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         schema["required"] = required
@@ -197,5 +207,11 @@ def fhir_operation_schemas(document: dict[str, Any]) -> None:
             content = operation.get("requestBody", {}).get("content", {})
             if "application/fhir+json" in content:
                 content["application/fhir+json"]["schema"] = {"$ref": f"#/components/schemas/{name}"}
+            if required:
+                operation["requestBody"]["required"] = True
             if "application/x-www-form-urlencoded" in content:
-                content["application/x-www-form-urlencoded"]["schema"] = _form_schema(key, required)
+                form = _form_schema(key, required)
+                if form is None:
+                    del content["application/x-www-form-urlencoded"]
+                else:
+                    content["application/x-www-form-urlencoded"]["schema"] = form
