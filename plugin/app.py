@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, request
 from markupsafe import escape
 
-from plugin import cds_hooks, clock, errors, sandbox, security, storage, terminology
+from plugin import cds_hooks, clock, errors, openapi, sandbox, security, storage, terminology
 from plugin.config import load_settings, sandbox_enabled
 from plugin.http import CollapseSlashes, Mount, WsgiApp, json_response
 from plugin.security.body_limit import ChunkedBodyLimit
@@ -50,6 +50,7 @@ def create_app(
     terminology.init_app(app)
     cds_hooks.init_app(app)
     sandbox.init_app(app)
+    openapi.init_app(app)
     # After the areas: JSON for what none of them sees (routing errors, unexpected exceptions).
     errors.init_app(app)
     app.wsgi_app = wsgi_stack(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -24,13 +24,16 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
 
+from plugin.cds_hooks import EXTENSION_KEY as CDS_EXTENSION_KEY
+from plugin.cds_hooks.adapter import routes
+from plugin.cds_hooks.schemas import HOOK_SCHEMAS
 from plugin.http import json_response
 from plugin.openapi_fhir import fhir_operation_schemas
 from plugin.version import __version__
 
 SPEC_FILE = Path(__file__).with_name("openapi.json")
 EXTENSION_KEY = "openapi_document"
-CDS_EXTENSION_KEY = "cds_hooks"  # plugin.cds_hooks.EXTENSION_KEY; that package imports security
+PREFORK_WARMUPS_KEY = "prefork_warmups"  # plugin.serving.WARMUPS_KEY (not imported: it loads gunicorn)
 CDS_PREFIX = "/cds-services"
 _TEMPLATE_CALL = "/cds-services/{service_id}"
 _TEMPLATE_FEEDBACK = "/cds-services/{service_id}/feedback"
@@ -136,9 +139,6 @@ def _for_service(template: dict[str, Any], service: Any, kind: str, body_schema:
 
 def cds_paths(cds: Any, templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """A path per service call and feedback of the loaded catalog (adapter.routes), POST only."""
-    from plugin.cds_hooks.adapter import routes
-    from plugin.cds_hooks.schemas import HOOK_SCHEMAS
-
     paths: dict[str, Any] = {}
     for route in routes(cds):
         if route.service is None:
@@ -159,4 +159,7 @@ def openapi_json() -> Response:
 
 
 def init_app(app: Flask) -> None:
+    """Register /openapi.json; called after the areas whose content the document describes."""
     app.register_blueprint(bp)
+    # Built once per app (about 60 ms), before gunicorn forks when it preloads (plugin/serving.py).
+    app.extensions.setdefault(PREFORK_WARMUPS_KEY, []).append(lambda: openapi_document(app))

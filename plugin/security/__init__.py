@@ -1,4 +1,4 @@
-"""The security area: JWT on CDS Hooks calls, CORS, request size limits, the audit trail, OpenAPI.
+"""The security area: JWT on CDS Hooks calls, CORS, request size limits, the audit trail.
 
 The CDS Hooks service (/cds-services) calls `authenticate`, `remember_caller` and the CORS and audit
 functions from its own HTTP adapter (plugin/cds_hooks/adapter.py), in the same order as below.
@@ -118,7 +118,7 @@ def _warn_about_mode(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's hooks, error handlers and the /openapi.json route on the app."""
+    """Register this area's hooks and error handlers on the app."""
     settings = app.config["PLUGIN"]
     limit = int(settings["limits"]["max_body_bytes"])
     app.config["MAX_CONTENT_LENGTH"] = limit
@@ -151,7 +151,3 @@ def init_app(app: Flask) -> None:
     def _too_large(_err: RequestEntityTooLarge) -> Response:
         # Anything werkzeug itself refuses for size (e.g. form parts) is answered like our own check.
         return responses.too_large(limit)
-
-    from plugin.openapi import init_app as init_openapi
-
-    init_openapi(app)
