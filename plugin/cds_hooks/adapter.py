@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -85,6 +86,7 @@ def error_answer(exc: CdsError) -> Answer:
     return json_answer(exc.status, {"error": exc.code, "message": exc.message, **extra})
 
 
+@cache
 def _status_line(status: int) -> str:
     try:
         return f"{status} {HTTPStatus(status).phrase}"
@@ -140,10 +142,11 @@ class CdsHttpAdapter:
         path: str = environ.get("PATH_INFO") or ""
         try:
             with self.app.app_context():
-                answer = self._gate(environ, method, path) or self._dispatch(environ, method, path)
+                parts = split_path(path) or ()
+                answer = self._gate(environ, method, path) or self._dispatch(environ, method, path, parts)
                 if answer.cors:
                     answer.headers += cors.cors_headers(self.app, environ.get("HTTP_ORIGIN"))
-                self._audit(method, path, answer, started)
+                self._audit(method, parts, answer, started)
         except Exception as exc:  # noqa: BLE001 - a failure anywhere is still JSON with an error id
             answer = json_answer(500, errors.internal_error_body(errors.log_unexpected(method, path, exc)))
         body = answer.body or b""
@@ -187,8 +190,7 @@ class CdsHttpAdapter:
 
     # -- dispatch --------------------------------------------------------------------------------
 
-    def _dispatch(self, environ: dict[str, Any], method: str, path: str) -> Answer:
-        parts = split_path(path) or ()
+    def _dispatch(self, environ: dict[str, Any], method: str, path: str, parts: tuple[str, ...]) -> Answer:
         if not parts:
             if method in ("GET", "HEAD"):
                 return Answer(200, self._discovery, [JSON])
@@ -267,15 +269,14 @@ class CdsHttpAdapter:
 
     # -- audit -----------------------------------------------------------------------------------
 
-    def _audit(self, method: str, path: str, answer: Answer, started: float) -> None:
-        if method != "POST":
+    def _audit(self, method: str, parts: tuple[str, ...], answer: Answer, started: float) -> None:
+        """The audit line (and row) of a POST service call or feedback, whatever its answer."""
+        if method != "POST" or not parts or not parts[0] or len(parts) > 2:
             return
-        kind = audit.cds_call_kind(path.encode("latin-1").decode("utf-8", "replace"))
-        if kind is None:
+        if len(parts) == 2 and parts[1] != "feedback":
             return
-        event, service_from_path = kind
+        event = "cds-hook-call" if len(parts) == 1 else "cds-feedback"
         latency_ms = (time.perf_counter() - started) * 1000.0
-        record = audit.build_record(
-            event, service_from_path, answer.facts, answer.status, latency_ms, g.get("cds_token")
-        )
+        token = g.get("cds_token")
+        record = audit.build_record(event, parts[0], answer.facts, answer.status, latency_ms, token)
         audit.write_audit(self.app, record, answer.facts.get("issued"))

@@ -99,16 +99,6 @@ def note_request_ids(left: Any, body: Any) -> None:
             left[key] = value
 
 
-def cds_call_kind(path: str) -> tuple[str, str] | None:
-    """('cds-hook-call' | 'cds-feedback', service id) for a CDS Hooks call path, else None."""
-    parts = path.strip("/").split("/")
-    if len(parts) == 2 and parts[0] == "cds-services" and parts[1]:
-        return "cds-hook-call", parts[1]
-    if len(parts) == 3 and parts[0] == "cds-services" and parts[2] == "feedback" and parts[1]:
-        return "cds-feedback", parts[1]
-    return None
-
-
 def build_record(
     event: str,
     service_from_path: str,
