@@ -114,25 +114,29 @@ def _value_schema(param: Param) -> dict[str, Any]:
 
 
 def parameters_schema(key: str, required: list[str]) -> dict[str, Any]:
-    """The `Parameters` body of operation `key`; `required` names parameters it cannot do without."""
-    table = OPERATIONS[key]
-    schema: dict[str, Any] = {
-        "type": "object",
-        "required": ["resourceType", "parameter"],
-        "properties": {
-            "resourceType": {"const": "Parameters"},
-            "parameter": {
-                "type": "array",
-                "items": {"oneOf": [_value_schema(p) for p in table.values() if p.name != "_format"]},
-            },
-        },
+    """The `Parameters` body of operation `key`; `required` names parameters it cannot do without.
+
+    The required ones are written first (`prefixItems`), each once; the server takes them in any order,
+    but JSON Schema has no other way to say "exactly once" that generators honour. A parameter that is
+    not repeatable may appear at most once (`maxContains`)."""
+    table = {name: p for name, p in OPERATIONS[key].items() if name != "_format"}
+    parameter: dict[str, Any] = {
+        "type": "array",
+        "items": {"oneOf": [_value_schema(p) for name, p in table.items() if name not in required]},
     }
     if required:
-        contains = [
-            {"contains": {"properties": {"name": {"const": n}}, "required": ["name"]}} for n in required
-        ]
-        schema["properties"]["parameter"]["allOf"] = contains
-    return schema
+        parameter["prefixItems"] = [_value_schema(table[name]) for name in required]
+        parameter["minItems"] = len(required)
+    parameter["allOf"] = [
+        {"contains": {"properties": {"name": {"const": name}}}, "minContains": 0, "maxContains": 1}
+        for name, p in table.items()
+        if not p.many and name not in required
+    ]
+    return {
+        "type": "object",
+        "required": ["resourceType", "parameter"],
+        "properties": {"resourceType": {"const": "Parameters"}, "parameter": parameter},
+    }
 
 
 def _form_schema(key: str, required: list[str]) -> dict[str, Any] | None:
