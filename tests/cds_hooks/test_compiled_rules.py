@@ -106,6 +106,7 @@ def test_rules_that_bind_alike__each_reads_its_own_parameters(tmp_path) -> None:
     response = post(app, order_sign([service_request("sr-1", "33952", text="ECMO, 21 Fr cannulae")]))
     # One card per topic for the same order: the second rule's card is a paragraph of the first.
     [full] = cards_of(response, topic="documentation")
+    assert full["extension"]["org.cpt-plugin.rule"]["id"] == NOTE_RULE
     assert full["summary"].startswith("Cannulation note for 33952: still to show Indication; ECMO mode")
     assert (
         "**Short list: 0 of 1.** Not yet shown by the order for **33952**: **ECMO mode (VA or VV)**."
