@@ -137,8 +137,10 @@ class TokenVerifier:
 
     def verify(self, token: str, audiences: list[str]) -> VerifiedToken:
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            # One parse for the header and the claims that pick the key (iss, kid); they are trusted
+            # only once the signature below has been verified with that key.
+            parsed = jwt.decode_complete(token, options={"verify_signature": False})
+            header, unverified = parsed["header"], parsed["payload"]
         except InvalidTokenError as exc:
             raise AuthError(f"malformed token: {exc}") from exc
         iss = unverified.get("iss")

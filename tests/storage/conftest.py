@@ -21,6 +21,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from plugin.storage.migrate import upgrade
+from plugin.storage.store import engine_for
+
 PG_ROOT = Path("/usr/lib/postgresql")
 INSTALL_HINT = (
     "PostgreSQL server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql/*/bin or on PATH; "
@@ -119,11 +122,21 @@ class PostgresCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> str:
+    def create_empty_database(self) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def create_database(self) -> str:
+        """A fresh database with the newest schema, made as an operator makes it: `cpt-plugin db upgrade`."""
+        url = self.create_empty_database()
+        engine = engine_for(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        return url
 
 
 @pytest.fixture(scope="session")
@@ -143,7 +156,7 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 @pytest.fixture
 def postgres_url(postgres_cluster: PostgresCluster) -> str:
-    """A fresh, empty database on the session's cluster."""
+    """A fresh database on the session's cluster, at the newest schema revision."""
     return postgres_cluster.create_database()
 
 
