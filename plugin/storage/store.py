@@ -149,6 +149,7 @@ class Store:
             if problem:
                 log.error("storage at %s: %s", self.engine.url, problem)
         self.ledger = ReplayLedger(self.engine.url)
+        self.background_purge: Any = None  # a retention.BackgroundPurge when the server runs one
         self._write_behind = write_behind
         self._writer: WriteBehind | None = None
         self._writer_lock = threading.Lock()
@@ -198,6 +199,8 @@ class Store:
         if writer is not None and writer.pid == os.getpid():
             writer.close()
         self._writer = None
+        if self.background_purge is not None:
+            self.background_purge.stop()
         self.ledger.close()
         self.engine.dispose()
 
