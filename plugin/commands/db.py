@@ -95,7 +95,10 @@ def _purge(engine: Any, settings: dict[str, Any], args: argparse.Namespace) -> i
         }
         for table, count in removed.items():
             kept = days.get(table)
-            rule = "expired claims" if kept is None else (f"older than {kept} days" if kept else "kept for ever")
+            if kept is None:
+                rule = "expired claims"
+            else:
+                rule = f"older than {kept} days" if kept else "kept for ever"
             print(f"{table:<13} {count:>9} rows removed ({rule})")
     return 0
 

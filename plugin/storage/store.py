@@ -58,6 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
 class StoreInputError(ValueError):
     """A value the store will not keep (e.g. an identifier longer than MAX_ID_LENGTH)."""
 
