@@ -31,7 +31,7 @@ test: test-deps $(VENV)/.installed-test
 	$(BIN)/ruff check plugin tests
 	$(BIN)/python -m pytest
 
-# Debian chromium and postgresql for the browser and storage tests: installed when missing (as root),
+# Debian chromium, postgresql and nginx for the browser, storage and scale-out tests: installed when missing (as root),
 # otherwise one line says what to install.
 test-deps:
 	@bash tools/ensure-test-deps
