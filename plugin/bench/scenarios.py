@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import orjson
 
 from plugin.bench import content, payloads
-from plugin.bench.floor import FLOOR_PATH
+from plugin.bench.floor import FLOOR_JWT_PATH, FLOOR_PATH
 
 CPT = payloads.CPT
 # The value set of the ECMO/ECLS cannulation family published in fhir_bundles/.
@@ -172,6 +172,20 @@ def jwt_endpoint(tokens: list[str]) -> Endpoint:
         {**JSON, "Authorization": f"Bearer {tokens[0]}"},
         expect_cards,
         "order-sign as order-sign, JWT required: ES384 verification and jti replay claim on every call",
+        rotate=("Authorization", "Bearer ", tokens[1:]),
+    )
+
+
+def floor_jwt_endpoint(tokens: list[str]) -> Endpoint:
+    """The JWT floor (plugin/bench/floor.py): the plain floor behind the same ES384 verification."""
+    return Endpoint(
+        "floor-jwt",
+        "POST",
+        FLOOR_JWT_PATH,
+        hook_body(),
+        {**JSON, "Authorization": f"Bearer {tokens[0]}"},
+        expect_floor,
+        "bare Flask verifying the same ES384 JWT (PyJWT, same key, fresh token per request), then the floor",
         rotate=("Authorization", "Bearer ", tokens[1:]),
     )
 

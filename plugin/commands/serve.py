@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or server["host"]
     port = args.port if args.port is not None else server["port"]
     workers = args.workers if args.workers is not None else int(server.get("workers") or 1)
+
     def load_app() -> Flask:
         app = create_app(config_file=args.config)
         enable_background_purge(app)  # old rows go by [storage.retention] (docs/configuration.md)
