@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy.engine import make_url
 
 from plugin.http import json_response
 from plugin.storage.store import Store, StoreInputError
@@ -20,12 +21,17 @@ __all__ = ["Store", "StoreInputError", "enable_background_purge", "get_store", "
 
 EXTENSION_KEY = "store"
 PURGE_KEY = "store_background_purge"
+PREFORK_WARMUPS_KEY = "prefork_warmups"  # plugin.serving.WARMUPS_KEY (not imported: it loads gunicorn)
 _open_lock = threading.Lock()
 
 
 def init_app(app: Flask) -> None:
     """Open the configured store lazily: the first request (or CLI use) connects, not the import."""
     app.extensions[EXTENSION_KEY] = None
+    if make_url(app.config["PLUGIN"]["storage"]["url"]).get_backend_name() == "postgresql":
+        # Import the driver before gunicorn forks (plugin/serving.py runs `prefork_warmups`): each
+        # worker would otherwise pay the import on its first request, and keep its own copy.
+        app.extensions.setdefault(PREFORK_WARMUPS_KEY, []).append(_import_postgresql_driver)
 
     @app.get("/healthz")
     def healthz() -> Any:
@@ -37,6 +43,11 @@ def init_app(app: Flask) -> None:
         if problem:
             return json_response({"status": "unavailable", "problem": problem}, status=503)
         return json_response({"status": "ready"})
+
+
+def _import_postgresql_driver() -> None:
+    import psycopg  # noqa: F401
+    import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
 
 
 def readiness_problem(app: Flask) -> str | None:
