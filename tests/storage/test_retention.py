@@ -173,3 +173,34 @@ def test_db_commands__purge_and_size(tmp_path: Path, capsys: pytest.CaptureFixtu
     import json
 
     assert json.loads(capsys.readouterr().out)["tables"]["audit"]["rows"] == 1
+
+
+def test_server_process__purges_in_the_background(tmp_path: Path) -> None:
+    """What `cpt-plugin serve` turns on: the process that opens the store trims it on its own."""
+    from plugin.app import create_app
+    from plugin.storage import enable_background_purge, get_store
+
+    url = f"sqlite:///{tmp_path / 'bg.db'}"
+    settings = {
+        "storage": {"url": url, "retention": {"audit_days": 1, "purge_interval_seconds": 1}},
+        "security": {"require_jwt": False, "issuers": []},
+    }
+    app = create_app(settings)
+    enable_background_purge(app)
+    store = get_store(app)
+    assert store.background_purge is not None
+    _fill(store, audit, [_audit(dt.datetime.now(dt.UTC) - dt.timedelta(days=2)) for _ in range(30)])
+    deadline = time.monotonic() + 10
+    while _count(store, audit):
+        assert time.monotonic() < deadline, "the background purge did not run"
+        time.sleep(0.1)
+    store.close()
+
+
+def test_store_of_a_test_app__no_background_purge(tmp_path: Path) -> None:
+    from plugin.app import create_app
+    from plugin.storage import get_store
+
+    app = create_app({"storage": {"url": f"sqlite:///{tmp_path / 'n.db'}"}})
+    assert get_store(app).background_purge is None
+    get_store(app).close()
