@@ -151,6 +151,16 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             None if ratio is None else ratio >= 0.75,
         )
     )
+    jwt_rate = (jwt_run or {}).get("rate_limited") or {}
+    jwt_p99 = jwt_rate.get("p99_ms") if jwt_rate.get("status") == "measured" else None
+    targets.append(
+        _target(
+            "order-sign with JWT p99 at half its maximum rate (ms)",
+            "< 25",
+            jwt_p99,
+            None if jwt_p99 is None else jwt_p99 < 25,
+        )
+    )
     scale = results.get("scale_out") or {}
     spread = scale.get("ratio")
     targets.append(
@@ -224,6 +234,18 @@ def table(results: dict[str, Any]) -> str:
             f"{_fmt(run.get('cpu_ratio_to_floor'), '.2f'):>6} "
             f"{_fmt(run['p50_ms'], '.2f'):>8} {_fmt(run['p99_ms'], '.2f'):>8} "
             f"{_fmt(run.get('peak_worker_rss_mb'), '.0f'):>6} MB  {run.get('note', '')}"
+        )
+    jwt_rate = next(
+        (r.get("rate_limited") for r in results["endpoints"] if r["name"] == "order-sign-jwt"), None
+    )
+    if jwt_rate and jwt_rate.get("status") == "measured":
+        rate, p50, p99 = (
+            _fmt(jwt_rate.get(k), f)
+            for k, f in (("target_rate", ".0f"), ("p50_ms", ".2f"), ("p99_ms", ".2f"))
+        )
+        lines.append(
+            f"order-sign-jwt at {rate} req/s (half of max, open loop, a fresh token each): "
+            f"p50 {p50} ms, p99 {p99} ms"
         )
     scale = results.get("scale_out")
     if scale and scale.get("problem"):

@@ -191,8 +191,13 @@ def jwt_rows(
     config = write_jwt_config(tmp / "jwt.toml", settings.work_dir, [], issuer)
     with product_server(settings, config, "jwt") as server:
         audience = f"http://127.0.0.1:{server.port}/cds-services/{scenarios.payloads.SERVICE_ID}"
-        tokens = issuer.tokens(audience, int(rate * run_seconds * 1.2) + 100)
-        row = measure(server, scenarios.jwt_endpoint(tokens), settings, floor=(floor_srv, floor_jwt))
+        # ... and, at half that rate, the open-loop run (its warm-up at most 2 s).
+        open_loop = rate / 2 * (min(settings.warmup, 2.0) + settings.duration + 2)
+        tokens = issuer.tokens(audience, int(rate * run_seconds * 1.2 + open_loop) + 200)
+        endpoint = scenarios.jwt_endpoint(tokens)
+        row = measure(server, endpoint, settings, floor=(floor_srv, floor_jwt))
+        if row["status"] == "measured":
+            row["rate_limited"] = rate_limited(server, endpoint, row["rps"], settings)
     row["paired_with"] = "floor-jwt"
     return [floor_row, row]
 
