@@ -93,12 +93,11 @@ class ReplayLedger:
         import psycopg
 
         # Autocommit: each claim is its own transaction, committed without waiting for the WAL flush.
-        return psycopg.connect(
-            _libpq_conninfo(self.url),
-            autocommit=True,
-            options="-c synchronous_commit=off",
-            connect_timeout=10,
-        )
+        # A SET after connecting rather than a startup option: connection poolers in session mode
+        # (PgBouncer) refuse unknown startup parameters.
+        conn = psycopg.connect(_libpq_conninfo(self.url), autocommit=True, connect_timeout=10)
+        conn.execute("SET synchronous_commit TO off")
+        return conn
 
     def _connection(self) -> Any:
         if self._pid != os.getpid():
