@@ -188,7 +188,8 @@ def _iso(value: Any) -> str | None:
 
 def _table_bytes(conn: Connection, name: str) -> int | None:
     if conn.dialect.name == "postgresql":
-        return int(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": name}).scalar() or 0)
+        query = text("SELECT pg_total_relation_size(CAST(:t AS regclass))")
+        return int(conn.execute(query, {"t": name}).scalar() or 0)
     try:
         # The table and its indexes (SQLite's dbstat virtual table, when the library has it).
         query = text(

@@ -204,3 +204,13 @@ def test_store_of_a_test_app__no_background_purge(tmp_path: Path) -> None:
     app = create_app({"storage": {"url": f"sqlite:///{tmp_path / 'n.db'}"}})
     assert get_store(app).background_purge is None
     get_store(app).close()
+
+
+def test_size_report__rows_dates_and_bytes(store: Store) -> None:
+    _fill(store, audit, [_audit(NOW - dt.timedelta(days=3)), _audit(NOW)])
+    report = size_report(store.engine)
+    assert report["backend"] == store.backend
+    row = report["tables"]["audit"]
+    assert row["rows"] == 2 and row["oldest"] < row["newest"]
+    assert row["bytes"] is None or row["bytes"] > 0
+    assert report["total_bytes"] > 0
