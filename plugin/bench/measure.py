@@ -17,7 +17,9 @@ def drive(
 ) -> loadgen.LoadResult:
     if tool == "wrk":
         rotate = None
-        if endpoint.rotate is not None:
+        if endpoint.rotate is not None and endpoint.rotate_reusable:
+            rotate = endpoint.rotate
+        elif endpoint.rotate is not None:
             name, prefix, values = endpoint.rotate
             rotate = (name, prefix, values[endpoint.rotate_used :])
             if len(rotate[2]) < 100:
@@ -31,7 +33,7 @@ def drive(
             connections=connections,
             rotate=rotate,
         )
-        if rotate is not None:
+        if rotate is not None and not endpoint.rotate_reusable:
             # Requests still in flight when wrk stopped were sent but not counted: skip past them too.
             endpoint.rotate_used += result.requests + result.errors + 2 * connections
         return result

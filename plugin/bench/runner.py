@@ -184,8 +184,11 @@ def jwt_rows(
     rate = min(float(hook.get("rps") or 1000.0), JWT_MAX_RATE)
     run_seconds = settings.warmup + settings.duration * max(1, settings.repeat) + 5
     floor_audience = f"http://127.0.0.1:{floor_srv.port}{FLOOR_JWT_PATH}"
-    # The JWT floor runs alone, then once before each order-sign-jwt run, at up to its own rate.
-    floor_tokens = issuer.tokens(floor_audience, int(JWT_MAX_RATE * 2 * run_seconds * 1.2) + 100)
+    # The JWT floor keeps no replay record, so each of its runs may send the same tokens again:
+    # enough for one run, a different token for every request in it.
+    floor_tokens = issuer.tokens(
+        floor_audience, int(JWT_MAX_RATE * max(settings.duration, settings.warmup) * 1.2) + 100
+    )
     floor_jwt = scenarios.floor_jwt_endpoint(floor_tokens)
     floor_row = measure(floor_srv, floor_jwt, settings)
     config = write_jwt_config(tmp / "jwt.toml", settings.work_dir, [], issuer)

@@ -38,6 +38,8 @@ class Endpoint:
     # (header, prefix, values): a different value per request, e.g. a fresh JWT (wrk only).
     rotate: tuple[str, str, list[str]] | None = None
     rotate_used: int = 0  # values already sent by earlier runs (each wrk process starts afresh)
+    # The server keeps no record of the values (the JWT floor): each run may start from the first again.
+    rotate_reusable: bool = False
 
     @property
     def request_bytes(self) -> int:
@@ -187,6 +189,7 @@ def floor_jwt_endpoint(tokens: list[str]) -> Endpoint:
         expect_floor,
         "bare Flask verifying the same ES384 JWT (PyJWT, same key, fresh token per request), then the floor",
         rotate=("Authorization", "Bearer ", tokens[1:]),
+        rotate_reusable=True,
     )
 
 
