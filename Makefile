@@ -32,8 +32,8 @@ test: test-deps $(FPL) $(VENV)/.installed-test
 	$(BIN)/ruff check plugin tests
 	$(BIN)/python -m pytest
 
-# Debian chromium, postgresql and nodejs/npm for the browser, storage and package tests: installed when
-# missing (as root), otherwise one line says what to install.
+# Debian chromium, postgresql, nginx and nodejs/npm for the browser, storage, scale-out and package tests:
+# installed when missing (as root), otherwise one line says what to install.
 test-deps:
 	@bash tools/ensure-test-deps
 

@@ -11,12 +11,12 @@ from plugin.bench import procs
 from plugin.bench.settings import Settings
 
 
-def write_config(path: Path, work_dir: Path, extra_paths: list[Path]) -> Path:
+def write_config(path: Path, work_dir: Path, extra_paths: list[Path], storage_url: str | None = None) -> Path:
     # A fresh database next to the config file (a temporary folder) for every run: a database left
     # by an older version of the schema must not turn every write into a logged error.
     lines = [
         "[storage]",
-        f'url = "sqlite:///{(path.parent / (path.stem + "-feedback.db")).as_posix()}"',
+        f'url = "{storage_url or "sqlite:///" + (path.parent / (path.stem + "-feedback.db")).as_posix()}"',
         "[content]",
         "paths = [" + ", ".join(f'"{p.as_posix()}"' for p in extra_paths) + "]",
     ]
@@ -65,8 +65,12 @@ def no_preload_server(settings: Settings, config: Path) -> procs.Server:
     )
 
 
-def floor_server(settings: Settings) -> procs.Server:
+def floor_server(
+    settings: Settings, jwks_file: Path | None = None, issuer: str | None = None
+) -> procs.Server:
+    """The floor server; with `jwks_file` and `issuer` its /floor-jwt accepts that issuer's tokens."""
     port = procs.free_port()
+    jwt_args = ["--jwks", str(jwks_file), "--issuer", issuer] if jwks_file and issuer else []
     return procs.Server(
         name="floor",
         argv=[
@@ -77,6 +81,7 @@ def floor_server(settings: Settings) -> procs.Server:
             str(port),
             "--workers",
             str(settings.workers),
+            *jwt_args,
         ],
         port=port,
         log_path=settings.work_dir / "floor.log",

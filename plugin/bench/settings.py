@@ -24,6 +24,7 @@ class Settings:
     workers: int = 2
     load_generator: str = "auto"  # auto | wrk | python
     scaling: bool = True
+    scale_out: bool = False  # nginx + 2 instances on PostgreSQL vs one instance (needs nginx, postgresql)
     scaling_duration: float = 3.0
     startup_runs: int = 3
     repeat: int = 3  # runs per endpoint (each paired with a floor run); medians are reported

@@ -24,6 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--compare-loadgen", action="store_true", help="also measure the floor with the other load generator"
     )
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k/10k/100k and prefetch runs")
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="also measure order-sign with JWT on PostgreSQL: one instance vs nginx + 2 instances "
+        "(same total workers; needs the Debian nginx and postgresql packages)",
+    )
     parser.add_argument("--scaling-duration", type=float, default=3.0, help="seconds per scaling run (3)")
     parser.add_argument(
         "--repeat",
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         load_generator=args.load_generator,
         compare_loadgen=args.compare_loadgen,
         scaling=not args.no_scaling,
+        scale_out=args.scale_out,
         scaling_duration=args.scaling_duration,
         startup_runs=args.startup_runs,
         repeat=args.repeat,
