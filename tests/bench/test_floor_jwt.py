@@ -8,10 +8,10 @@ import time
 import jwt
 import orjson
 
-from plugin.bench import report
-from plugin.bench.floor import FLOOR_JWT_PATH, create_floor_app
-from plugin.bench.jwt import ISSUER, BenchIssuer
-from plugin.bench.payloads import order_sign_request
+from tools.bench import report
+from tools.bench.floor import FLOOR_JWT_PATH, create_floor_app
+from tools.bench.jwt import ISSUER, BenchIssuer
+from tools.bench.payloads import order_sign_request
 
 AUDIENCE = f"http://localhost{FLOOR_JWT_PATH}"
 BODY = orjson.dumps(order_sign_request(1))
