@@ -174,11 +174,20 @@ def jwt_rows(
 ) -> list[dict[str, Any]]:
     """The JWT floor alone, then order-sign on a server that requires a client JWT (same issuer,
     same key), each of its runs paired with a JWT floor run: its ratio is to the JWT floor."""
-    names = ("floor-jwt", "order-sign-jwt")
     if settings.tool != "wrk":
+        # The rows still say what they would have measured: the results schema asks it of every row.
+        unsent = ["(not minted)"]
         return [
-            {"name": n, "status": "unavailable", "problem": "a fresh token per request needs wrk"}
-            for n in names
+            {
+                "name": endpoint.name,
+                "method": endpoint.method,
+                "path": endpoint.path,
+                "note": endpoint.note,
+                "request_bytes": endpoint.request_bytes,
+                "status": "unavailable",
+                "problem": "a fresh token per request needs wrk",
+            }
+            for endpoint in (scenarios.floor_jwt_endpoint(unsent), scenarios.jwt_endpoint(unsent))
         ]
     # One token per request the runs can send: no faster than the hook without JWT, plus margin.
     rate = min(float(hook.get("rps") or 1000.0), JWT_MAX_RATE)
