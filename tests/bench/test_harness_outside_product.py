@@ -53,3 +53,15 @@ def test_bench_command__without_the_harness_says_how_to_install(
     assert "benchmark harness is not installed" in lines[0]
     assert "pip install -e '.[bench]'" in lines[0]
     assert captured.out == ""
+
+
+def test_docker_image__copies_no_tools() -> None:
+    copied = [
+        line.split()[1:-1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith(("COPY ", "ADD "))
+    ]
+    sources = [source for sources in copied for source in sources]
+    assert sources and not any(source in {".", "./"} or source.startswith("tools") for source in sources)
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "tools" in ignored  # and so not in the build context at all
