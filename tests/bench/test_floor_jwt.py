@@ -8,10 +8,10 @@ import time
 import jwt
 import orjson
 
-from plugin.bench import report
-from plugin.bench.floor import FLOOR_JWT_PATH, create_floor_app
-from plugin.bench.jwt import ISSUER, BenchIssuer
-from plugin.bench.payloads import order_sign_request
+from tools.bench import report
+from tools.bench.floor import FLOOR_JWT_PATH, create_floor_app
+from tools.bench.jwt import ISSUER, BenchIssuer
+from tools.bench.payloads import order_sign_request
 
 AUDIENCE = f"http://localhost{FLOOR_JWT_PATH}"
 BODY = orjson.dumps(order_sign_request(1))
@@ -68,3 +68,20 @@ def test_targets__order_sign_jwt_judged_against_the_jwt_floor_and_scale_out_rati
     assert targets["order-sign with JWT throughput / JWT floor"]["met"] is True
     spread = targets["nginx + 2 instances + PostgreSQL / one instance, same workers (throughput)"]
     assert spread["value"] == 0.7 and spread["met"] is False
+
+
+def test_jwt_rows__without_wrk__unavailable_rows_that_fit_the_results_schema(tmp_path) -> None:
+    from jsonschema import Draft202012Validator
+
+    from tools.bench.runner import Settings, jwt_rows
+
+    settings = Settings(load_generator="python", work_dir=tmp_path)
+    # Without wrk no server is asked anything: the floor server is not needed.
+    rows = jwt_rows(settings, tmp_path, None, BenchIssuer(), {"rps": 100.0})
+    assert [(row["name"], row["status"]) for row in rows] == [
+        ("floor-jwt", "unavailable"),
+        ("order-sign-jwt", "unavailable"),
+    ]
+    assert rows[1]["path"].startswith("/cds-services/") and rows[1]["request_bytes"] > 0
+    rows_schema = report.RESULT_SCHEMA["properties"]["endpoints"]
+    assert [e.message for e in Draft202012Validator(rows_schema).iter_errors(rows)] == []

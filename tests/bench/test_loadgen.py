@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plugin.bench.loadgen import build_request, run_load
+from tools.bench.loadgen import build_request, run_load
 
 
 class CountingApp:

@@ -1,6 +1,6 @@
 """The scale-out recipe of docs/deploy.md, run for real on loopback: one PostgreSQL migrated by
 `cpt-plugin db upgrade`, two `cpt-plugin serve --workers 2` instances, nginx in front (the
-configuration plugin/bench/scaleout.py writes and docs/deploy.md shows), JWT required.
+configuration tools/bench/scaleout.py writes and docs/deploy.md shows), JWT required.
 
 In order, on one set-up (module scope; each test leaves it as the next one expects):
 1. a token accepted by one instance is refused as a replay by the other, and through nginx;
@@ -30,10 +30,10 @@ import psycopg
 import pytest
 import requests
 
-from plugin.bench.payloads import SERVICE_ID, order_sign_request
-from plugin.bench.scaleout import Nginx, free_ports, nginx_site
 from plugin.storage.writer import WINDOW_ENV
 from tests.security.conftest import SANDBOX_ISS, Signer, es384_signer
+from tools.bench.payloads import SERVICE_ID, order_sign_request
+from tools.bench.scaleout import Nginx, free_ports, nginx_site
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

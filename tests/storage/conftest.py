@@ -1,5 +1,5 @@
 """A throw-away PostgreSQL cluster for the storage tests, started once per session and stopped after
-(plugin/bench/postgres.py: initdb and pg_ctl from the Debian `postgresql` package, on loopback, fsync
+(tools/bench/postgres.py: initdb and pg_ctl from the Debian `postgresql` package, on loopback, fsync
 off). Without the binaries the PostgreSQL tests fail, saying what to install.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.bench.postgres import INSTALL_HINT, PostgresCluster, find_pg_bin
+from tools.bench.postgres import INSTALL_HINT, PostgresCluster, find_pg_bin
 
 __all__ = ["PostgresCluster", "postgres_cluster", "postgres_url", "store_url"]
 

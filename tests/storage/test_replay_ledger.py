@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from plugin.bench.payloads import SERVICE_ID, order_sign_request
 from plugin.storage.replay import ReplayStoreError
 from plugin.storage.store import Store
 from tests.security.conftest import build_secure_app, es384_signer
+from tools.bench.payloads import SERVICE_ID, order_sign_request
 
 
 def test_sqlite_claims__wal_at_normal__seen_by_another_store_at_once(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ settings, so our endpoints are reported as a ratio to them. They are not part of
   called, exp/iat, jti present); 401 otherwise. Every request carries a fresh token. It keeps no
   replay record: that is the part of our JWT path the floor does not have to pay for.
 
-    python -m plugin.bench.floor --port 18400 --workers 2 [--jwks keys.json --issuer https://ehr]
+    python -m tools.bench.floor --port 18400 --workers 2 [--jwks keys.json --issuer https://ehr]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from flask import Flask, abort, jsonify, request
 from jwt import PyJWK
 from jwt.exceptions import InvalidTokenError
 
-from plugin.bench.payloads import floor_card
+from tools.bench.payloads import floor_card
 
 FLOOR_PATH = "/floor"
 FLOOR_JWT_PATH = "/floor-jwt"
@@ -78,7 +78,7 @@ def create_floor_app(jwks: dict[str, Any] | None = None, issuer: str | None = No
 def main(argv: Sequence[str] | None = None) -> int:
     from plugin.serving import run_gunicorn
 
-    parser = argparse.ArgumentParser(prog="python -m plugin.bench.floor")
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.floor")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)

@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 import orjson
 
-from plugin.bench import content, payloads
-from plugin.bench.floor import FLOOR_JWT_PATH, FLOOR_PATH
+from tools.bench import content, payloads
+from tools.bench.floor import FLOOR_JWT_PATH, FLOOR_PATH
 
 CPT = payloads.CPT
 # The value set of the ECMO/ECLS cannulation family published in fhir_bundles/.
@@ -164,7 +164,7 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
 
 
 def jwt_endpoint(tokens: list[str]) -> Endpoint:
-    """order-sign with a fresh ES384 client JWT per request (plugin/bench/jwt.py); the first token
+    """order-sign with a fresh ES384 client JWT per request (tools/bench/jwt.py); the first token
     serves the answer check, the rest are sent in turn."""
     return Endpoint(
         "order-sign-jwt",
@@ -179,7 +179,7 @@ def jwt_endpoint(tokens: list[str]) -> Endpoint:
 
 
 def floor_jwt_endpoint(tokens: list[str]) -> Endpoint:
-    """The JWT floor (plugin/bench/floor.py): the plain floor behind the same ES384 verification."""
+    """The JWT floor (tools/bench/floor.py): the plain floor behind the same ES384 verification."""
     return Endpoint(
         "floor-jwt",
         "POST",

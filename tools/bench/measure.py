@@ -6,10 +6,10 @@ import resource
 import time
 from typing import Any
 
-from plugin.bench import loadgen, procs
-from plugin.bench.scenarios import Endpoint
-from plugin.bench.settings import Settings, log
-from plugin.bench.wrk import run_wrk
+from tools.bench import loadgen, procs
+from tools.bench.scenarios import Endpoint
+from tools.bench.settings import Settings, log
+from tools.bench.wrk import run_wrk
 
 
 def drive(

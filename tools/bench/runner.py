@@ -17,16 +17,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from plugin.bench import content, procs, report, scenarios
-from plugin.bench.environment import git_commit, machine_info, versions
-from plugin.bench.floor import FLOOR_JWT_PATH
-from plugin.bench.jwt import ISSUER, BenchIssuer, write_jwt_config
-from plugin.bench.measure import drive, measure, rate_limited, ratio
-from plugin.bench.scenarios import Endpoint
-from plugin.bench.servers import at_rest, floor_server, no_preload_server, product_server, write_config
-from plugin.bench.settings import CONTENT_VERSION, PREFETCH_CONDITIONS, SIZES, Settings, log
-from plugin.bench.wrk import wrk_path
 from plugin.serving import gunicorn_options
+from tools.bench import content, procs, report, scenarios
+from tools.bench.environment import git_commit, machine_info, versions
+from tools.bench.floor import FLOOR_JWT_PATH
+from tools.bench.jwt import ISSUER, BenchIssuer, write_jwt_config
+from tools.bench.measure import drive, measure, rate_limited, ratio
+from tools.bench.scenarios import Endpoint
+from tools.bench.servers import at_rest, floor_server, no_preload_server, product_server, write_config
+from tools.bench.settings import CONTENT_VERSION, PREFETCH_CONDITIONS, SIZES, Settings, log
+from tools.bench.wrk import wrk_path
 
 # Tokens are minted before the run (0.26 ms each); more than this rate is not expected with JWT on.
 JWT_MAX_RATE = 2_500.0
@@ -141,7 +141,7 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
             results["endpoints"] += jwt_rows(settings, Path(tmp), floor_srv, issuer, hook)
             if settings.scale_out:
                 on_step("scale-out: nginx + 2 instances on PostgreSQL vs one instance, same workers")
-                from plugin.bench.scaleout_bench import scale_out_rows
+                from tools.bench.scaleout_bench import scale_out_rows
 
                 results["scale_out"] = scale_out_rows(settings, Path(tmp), issuer, hook)
 
@@ -174,11 +174,20 @@ def jwt_rows(
 ) -> list[dict[str, Any]]:
     """The JWT floor alone, then order-sign on a server that requires a client JWT (same issuer,
     same key), each of its runs paired with a JWT floor run: its ratio is to the JWT floor."""
-    names = ("floor-jwt", "order-sign-jwt")
     if settings.tool != "wrk":
+        # The rows still say what they would have measured: the results schema asks it of every row.
+        unsent = ["(not minted)"]
         return [
-            {"name": n, "status": "unavailable", "problem": "a fresh token per request needs wrk"}
-            for n in names
+            {
+                "name": endpoint.name,
+                "method": endpoint.method,
+                "path": endpoint.path,
+                "note": endpoint.note,
+                "request_bytes": endpoint.request_bytes,
+                "status": "unavailable",
+                "problem": "a fresh token per request needs wrk",
+            }
+            for endpoint in (scenarios.floor_jwt_endpoint(unsent), scenarios.jwt_endpoint(unsent))
         ]
     # One token per request the runs can send: no faster than the hook without JWT, plus margin.
     rate = min(float(hook.get("rps") or 1000.0), JWT_MAX_RATE)
@@ -223,7 +232,7 @@ def save(results: dict[str, Any], settings: Settings) -> tuple[Path, Path | None
     path = report.write(results, settings.out_dir / f"{stem}.json")
     png = None
     if settings.plot:
-        from plugin.bench.plot import plot
+        from tools.bench.plot import plot
 
         png = plot(results, settings.out_dir / f"{stem}.png")
     return path, png
@@ -233,7 +242,7 @@ def profile_under_load(settings: Settings, endpoints: list[Endpoint], seconds: f
     """py-spy one worker of the production server while the load generator drives each endpoint."""
     import threading
 
-    from plugin.bench import stacks
+    from tools.bench import stacks
 
     tool = settings.tool
     settings.work_dir.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,10 @@
 """`cpt-plugin bench --scale-out`: order-sign with JWT on PostgreSQL, one instance vs nginx + two.
 
 Both set-ups use the same total number of gunicorn workers (2 x `--workers`), one throw-away
-PostgreSQL cluster with fsync on (plugin/bench/postgres.py), the schema made by `cpt-plugin db
+PostgreSQL cluster with fsync on (tools/bench/postgres.py), the schema made by `cpt-plugin db
 upgrade`, and a fresh ES384 token per request:
 - "order-sign-jwt-pg-1x": one `cpt-plugin serve --workers 2W`;
-- "order-sign-jwt-nginx-2x": two `cpt-plugin serve --workers W` behind nginx (plugin/bench/scaleout.py).
+- "order-sign-jwt-nginx-2x": two `cpt-plugin serve --workers W` behind nginx (tools/bench/scaleout.py).
 The ratio of the second to the first is what splitting one machine's workers over instances and a
 proxy costs; on separate machines the instances add up instead.
 """
@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from plugin.bench import procs, scenarios
-from plugin.bench.jwt import BenchIssuer, write_jwt_config
-from plugin.bench.measure import measure
-from plugin.bench.postgres import start_cluster
-from plugin.bench.scaleout import Nginx, free_ports, nginx_path
-from plugin.bench.servers import product_server
-from plugin.bench.settings import Settings, log
+from tools.bench import procs, scenarios
+from tools.bench.jwt import BenchIssuer, write_jwt_config
+from tools.bench.measure import measure
+from tools.bench.postgres import start_cluster
+from tools.bench.scaleout import Nginx, free_ports, nginx_path
+from tools.bench.servers import product_server
+from tools.bench.settings import Settings, log
 
 # Tokens are minted before each row (0.26 ms each); more than this rate is not expected with JWT on.
 MAX_RATE = 2_500.0

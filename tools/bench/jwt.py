@@ -3,12 +3,12 @@
 A production deployment verifies a CDS Hooks client JWT on every call: an ES384 signature (about
 0.6 ms by itself) plus a claim of the token's `jti` in the shared replay store. The benchmark
 measures it on a second server configured the way production is (`require_jwt = true`, one trusted
-issuer with a JWKS file), each run paired with the JWT floor (plugin/bench/floor.py: bare Flask
+issuer with a JWKS file), each run paired with the JWT floor (tools/bench/floor.py: bare Flask
 verifying the same token with the same library and key), and reports the ratio to that floor.
 
 Every request must carry a fresh token: a reused `jti` is a replay and is refused with 401. The
 tokens are minted before the run (one per request the run can send) and wrk rotates through them
-(plugin/bench/wrk.py); the built-in Python load generator sends one fixed request, so this row
+(tools/bench/wrk.py); the built-in Python load generator sends one fixed request, so this row
 needs wrk.
 """
 
@@ -71,7 +71,7 @@ def write_jwt_config(
 ) -> Path:
     """A fresh server configuration (its own database, or `storage_url`) with JWT required and
     `issuer` trusted; `public_base_url` when the tokens name a proxy's URL (the scale-out rows)."""
-    from plugin.bench.servers import write_config
+    from tools.bench.servers import write_config
 
     jwks_file = path.parent / f"{path.stem}-jwks.json"
     jwks_file.write_text(json.dumps(issuer.jwks()))

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from plugin.bench import procs
-from plugin.bench.settings import Settings
+from tools.bench import procs
+from tools.bench.settings import Settings
 
 
 def write_config(path: Path, work_dir: Path, extra_paths: list[Path], storage_url: str | None = None) -> Path:
@@ -51,7 +51,7 @@ def no_preload_server(settings: Settings, config: Path) -> procs.Server:
         argv=[
             sys.executable,
             "-m",
-            "plugin.bench.variant",
+            "tools.bench.variant",
             "--port",
             str(port),
             "--workers",
@@ -76,7 +76,7 @@ def floor_server(
         argv=[
             sys.executable,
             "-m",
-            "plugin.bench.floor",
+            "tools.bench.floor",
             "--port",
             str(port),
             "--workers",

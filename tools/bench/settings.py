@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugin.bench import scenarios
-from plugin.bench.wrk import wrk_path
 from plugin.config import PROJECT_ROOT
+from tools.bench import scenarios
+from tools.bench.wrk import wrk_path
 
-CONTENT_VERSION = "v1"  # bump when plugin/bench/content.py changes what it generates
+CONTENT_VERSION = "v1"  # bump when tools/bench/content.py changes what it generates
 SIZES = [1_000, 10_000, 100_000]
 PREFETCH_CONDITIONS = [1, 10, 100, 500]
 
