@@ -15,7 +15,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from plugin.http import fhir_response
 from plugin.operation_outcome import OperationOutcomeError, bad_request, register_error_handlers
-from plugin.terminology import convert, get_registry
+from plugin.terminology import convert
+from plugin.terminology.app_registry import get_registry
 from plugin.terminology.context import TxContext, TxOptions
 from plugin.terminology.expansion import DEFAULT_LIMIT
 from plugin.terminology.operations import (

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from plugin.terminology.textsearch import TextIndex
+
 EXT_STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
 EXT_CONCEPT_ORDER = "http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder"
 EXT_LABEL = "http://hl7.org/fhir/StructureDefinition/codesystem-label"
@@ -348,10 +350,8 @@ class CodeSystemView:
         return (self.status(concept) or "").lower() == "deprecated"
 
     # -- text search ---------------------------------------------------------------------------
-    def text_index(self) -> Any:
+    def text_index(self) -> TextIndex[Concept]:
         if self._text_index is None:
-            from plugin.terminology.textsearch import TextIndex
-
             self._text_index = TextIndex.build(self)
         return self._text_index
 

@@ -195,7 +195,7 @@ def lookup(ctx: Any, view: CodeSystemView, expression: str) -> dict[str, Any]:
     """$lookup of an expression: the base concept, then the modifiers and what applies to them."""
     from plugin.operation_outcome import tx_issue
     from plugin.terminology.context import TxError
-    from plugin.terminology.operations.codesystem_lookup import describe
+    from plugin.terminology.lookup_result import describe
     from plugin.terminology.parameters import part
 
     evaluation = evaluate(ctx, view, expression)

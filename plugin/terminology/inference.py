@@ -4,34 +4,44 @@ value set's codes, collected as for an expansion but never rendered."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 from plugin.terminology import messages
-from plugin.terminology.context import TxError
+from plugin.terminology.codesystem import CodeSystemView
+from plugin.terminology.context import TxContext, TxError
 from plugin.terminology.expansion import codes
 from plugin.terminology.findings import Findings
 
-if TYPE_CHECKING:
-    from plugin.terminology.validation import ValueSetChecker
+# The compiled filters of an include for a code system (ValueSetChecker.compiled_filters).
+FiltersFor = Callable[[CodeSystemView, dict[str, Any]], list[Any]]
 
 
-def infer_system(checker: ValueSetChecker, code: str, found: Findings) -> str | None:
-    """The one system of the value set that holds `code`, or None with the reason in `found`."""
+def infer_system(
+    ctx: TxContext,
+    value_set: dict[str, Any],
+    label: str,
+    filters_for: FiltersFor,
+    code: str,
+    found: Findings,
+) -> str | None:
+    """The one system of `value_set` that holds `code`, or None with the reason in `found`."""
     systems: list[str] = []
-    for item in (checker.compose or {}).get("include") or []:
+    compose = value_set.get("compose") if isinstance(value_set.get("compose"), dict) else {}
+    for item in compose.get("include") or []:
         if not isinstance(item, dict):
             continue
         if item.get("valueSet") or not item.get("system"):
-            systems = _systems_by_expansion(checker, code)
+            systems = _systems_by_expansion(ctx, value_set, code)
             break
-        view = checker.ctx.code_system(item["system"], item.get("version"))
+        view = ctx.code_system(item["system"], item.get("version"))
         if view is None:
             continue
         if item.get("concept"):
             hit = any(isinstance(c, dict) and c.get("code") == code for c in item["concept"])
         else:
             concept = view.locate(code)
-            filters = checker.compiled_filters(view, item)
+            filters = filters_for(view, item)
             hit = concept is not None and all(f.matches(concept) for f in filters)
         if hit and item["system"] not in systems:
             systems.append(item["system"])
@@ -41,7 +51,7 @@ def infer_system(checker: ValueSetChecker, code: str, found: Findings) -> str | 
         text = messages.render(
             "Unable_to_resolve_system__value_set_has_multiple_matches",
             code,
-            checker.label,
+            label,
             "[" + ", ".join(sorted(systems)) + "]",
         )
         found.add(
@@ -59,16 +69,16 @@ def infer_system(checker: ValueSetChecker, code: str, found: Findings) -> str | 
             "not-found",
             "code",
             "UNABLE_TO_INFER_CODESYSTEM",
-            messages.render("UNABLE_TO_INFER_CODESYSTEM", code, checker.label),
+            messages.render("UNABLE_TO_INFER_CODESYSTEM", code, label),
             "cannot-infer",
             message=True,
         )
     return None
 
 
-def _systems_by_expansion(checker: ValueSetChecker, code: str) -> list[str]:
+def _systems_by_expansion(ctx: TxContext, value_set: dict[str, Any], code: str) -> list[str]:
     try:
-        members = codes(checker.ctx, checker.value_set)
+        members = codes(ctx, value_set)
     except TxError:
         return []
     out: list[str] = []

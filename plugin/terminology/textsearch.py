@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from plugin.terminology.codesystem import CodeSystemView, Concept
+from collections.abc import Iterable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 _WORD = re.compile(r"[0-9A-Za-z\u00C0-\uFFFF]+")
 
@@ -22,8 +20,28 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text or "")]
 
 
-class TextIndex:
-    def __init__(self, concepts: list[Concept], postings: dict[str, list[int]]) -> None:
+class _Text(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class Searchable(Protocol):
+    """What the index reads of a concept (codesystem.Concept is one); the index stays below the
+    code system model, which builds it."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def display(self) -> str | None: ...
+    @property
+    def designations(self) -> Sequence[_Text]: ...
+
+
+C = TypeVar("C", bound=Searchable)
+
+
+class TextIndex(Generic[C]):
+    def __init__(self, concepts: list[C], postings: dict[str, list[int]]) -> None:
         self.concepts = concepts
         self.codes = [concept.code for concept in concepts]
         self.ordinal = {code: i for i, code in enumerate(self.codes)}
@@ -31,8 +49,8 @@ class TextIndex:
         self.vocabulary = sorted(postings)
 
     @classmethod
-    def build(cls, view: CodeSystemView) -> TextIndex:
-        concepts: list[Concept] = []
+    def build(cls, view: Iterable[C]) -> TextIndex[C]:
+        concepts: list[C] = []
         postings: dict[str, list[int]] = {}
         for ordinal, concept in enumerate(view):
             concepts.append(concept)
@@ -61,7 +79,7 @@ class TextIndex:
         """Codes whose texts match every word of `text`, plus a code equal to `text`."""
         return {self.codes[i] for i in self.search_ordinals(text)}
 
-    def matching(self, text: str) -> list[Concept]:
+    def matching(self, text: str) -> list[C]:
         """The concepts `search` finds, in code system order."""
         return [self.concepts[i] for i in self.search_ordinals(text)]
 

@@ -132,7 +132,7 @@ class ValueSetChecker:
             )
             return False
         if not system:
-            system = infer_system(self, code, found)
+            system = infer_system(self.ctx, self.value_set, self.label, self.compiled_filters, code, found)
             if not system:
                 return False
             found.implied_system = system
