@@ -7,10 +7,10 @@ from pathlib import Path
 from flask import Flask
 
 from plugin.config import resolve_path
-from plugin.terminology import blueprint
+from plugin.terminology import http
 from plugin.terminology.app_registry import ENDPOINTS_KEY, EXTENSION_KEY, get_registry
-from plugin.terminology.registry import Registry, load_packages, load_registry
-from plugin.terminology.warmup import warm_terminology
+from plugin.terminology.model.registry import Registry, load_packages, load_registry
+from plugin.terminology.model.warmup import warm_terminology
 
 __all__ = ["EXTENSION_KEY", "ENDPOINTS_KEY", "get_registry", "init_app"]
 PREFORK_WARMUPS_KEY = "prefork_warmups"  # plugin.serving.WARMUPS_KEY (not imported: it loads gunicorn)
@@ -47,4 +47,4 @@ def init_app(app: Flask) -> None:
     # Index the shared code systems where the app is loaded (the gunicorn master, with preload), so
     # the workers share them instead of each building its own on first use (plugin/serving.py).
     app.extensions.setdefault(PREFORK_WARMUPS_KEY, []).append(lambda: warm_terminology(shared, endpoints))
-    blueprint.register(app)
+    http.register(app)

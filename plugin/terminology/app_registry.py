@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.registry import Registry
 
 EXTENSION_KEY = "terminology_registry"
 ENDPOINTS_KEY = "terminology_endpoint_registries"

@@ -2,7 +2,7 @@
 
 The functions take a `TxContext` (registry overlay + interpreted options) and the request's
 `ParsedParameters`, and return a FHIR resource dict or raise `TxError` / `OperationOutcomeError`.
-HTTP concerns (routing, content negotiation, R4/R5 shapes) live in `plugin/terminology/blueprint.py`.
+HTTP concerns (routing, content negotiation, R4/R5 shapes) live in `plugin/terminology/http.py`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology import shape
-from plugin.terminology.context import TxContext, tx_error
-from plugin.terminology.parameters import ParsedParameters
+from plugin.terminology.model import shape
+from plugin.terminology.model.context import TxContext, tx_error
+from plugin.terminology.model.parameters import ParsedParameters
 
 
 def resolve_value_set(

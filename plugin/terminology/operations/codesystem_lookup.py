@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology import cpt, messages, versioning
-from plugin.terminology.context import TxContext, TxError
-from plugin.terminology.findings import unknown_code_error
-from plugin.terminology.lookup_result import describe
-from plugin.terminology.parameters import ParsedParameters
+from plugin.terminology import cpt, messages
+from plugin.terminology.model import versioning
+from plugin.terminology.model.context import TxContext, TxError
+from plugin.terminology.model.lookup_result import describe
+from plugin.terminology.model.parameters import ParsedParameters
+from plugin.terminology.validate.findings import unknown_code_error
 
 
 def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = None) -> dict[str, Any]:

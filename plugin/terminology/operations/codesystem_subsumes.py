@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology.context import TxContext
-from plugin.terminology.findings import unknown_code_error
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters
 from plugin.terminology.operations.codesystem_lookup import _unknown_system
-from plugin.terminology.parameters import ParametersBuilder, ParsedParameters
+from plugin.terminology.validate.findings import unknown_code_error
 
 
 def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None = None) -> dict[str, Any]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology import messages, versioning
-from plugin.terminology.context import TxContext, TxError
+from plugin.terminology import messages
+from plugin.terminology.model import versioning
+from plugin.terminology.model.context import TxContext, TxError
+from plugin.terminology.model.parameters import ParsedParameters
+from plugin.terminology.model.resources import vurl
 from plugin.terminology.operations.valueset_validate_code import coded_value
-from plugin.terminology.parameters import ParsedParameters
-from plugin.terminology.resources import vurl
-from plugin.terminology.validation import ValueSetChecker
-from plugin.terminology.verdict import prepare_error_result, validate_codeable
+from plugin.terminology.validate.validation import ValueSetChecker
+from plugin.terminology.validate.verdict import prepare_error_result, validate_codeable
 
 
 def _system_path(mode: str) -> str:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology.context import TxContext
 from plugin.terminology.convert import conceptmap_to_r5
-from plugin.terminology.parameters import ParametersBuilder, ParsedParameters, part
-from plugin.terminology.resources import vurl
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters, part
+from plugin.terminology.model.resources import vurl
 
 
 def _coding(params: ParsedParameters, *names: str) -> dict[str, Any] | None:

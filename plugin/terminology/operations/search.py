@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.registry import Registry
 
 SEARCHABLE = ("CodeSystem", "ValueSet", "ConceptMap", "Questionnaire")
 DEFAULT_COUNT = 50

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.operation_outcome import bad_request
-from plugin.terminology.context import TxContext
-from plugin.terminology.expansion import DEFAULT_LIMIT, Expander
+from plugin.terminology.expand.expansion import DEFAULT_LIMIT, Expander
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParsedParameters
 from plugin.terminology.operations import resolve_value_set
-from plugin.terminology.parameters import ParsedParameters
 
 
 def expand(

@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.operation_outcome import bad_request
-from plugin.terminology.context import TxContext, TxError
+from plugin.terminology.model.context import TxContext, TxError
+from plugin.terminology.model.parameters import ParsedParameters
 from plugin.terminology.operations import resolve_value_set
-from plugin.terminology.parameters import ParsedParameters
-from plugin.terminology.validation import ValueSetChecker
-from plugin.terminology.verdict import prepare_error_result, validate_codeable
+from plugin.terminology.validate.validation import ValueSetChecker
+from plugin.terminology.validate.verdict import prepare_error_result, validate_codeable
 
 
 def coded_value(params: ParsedParameters, *, code_system: bool) -> tuple[dict[str, Any], str, str] | None:

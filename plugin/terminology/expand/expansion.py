@@ -5,7 +5,7 @@ Spec: http://hl7.org/fhir/R5/valueset-operation-expand.html and ValueSet.compose
 (http://hl7.org/fhir/R5/valueset.html#compositions). Within one include, concept lists, filters and
 imported value sets intersect; includes union; excludes subtract. The expansion echoes the
 parameters that shaped it and names every code system (`used-codesystem`), value set
-(`used-valueset`) and supplement (`used-supplement`) it drew on (`expansion_output.py`).
+(`used-valueset`) and supplement (`used-supplement`) it drew on (`output.py`).
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from plugin.terminology import textsearch
-from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
-from plugin.terminology.context import TxContext, TxError, tx_error
 from plugin.terminology.errors import circular_reference, supplements_missing, too_costly
-from plugin.terminology.expansion_output import Entry, ExpansionOutput, Run
-from plugin.terminology.expansion_sources import (
+from plugin.terminology.expand.output import Entry, ExpansionOutput, Run
+from plugin.terminology.expand.sources import (
     compose_by_version,
     include_filters,
     note_code_system,
     note_status,
     resolve_code_system,
 )
-from plugin.terminology.resources import newest_first, vurl, walk_contains
+from plugin.terminology.model import textsearch
+from plugin.terminology.model.codesystem import CodeSystemView, Concept, primitive
+from plugin.terminology.model.context import TxContext, TxError, tx_error
+from plugin.terminology.model.resources import newest_first, vurl, walk_contains
 
 # Without `count`, an expansion larger than this is refused as too costly (HAPI's expander uses the
 # same default); `[terminology] expansion_limit` changes it. A paged request may go up to PAGED_LIMIT.

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plugin.terminology import designations as ds
 from plugin.terminology import messages
-from plugin.terminology.codesystem import Designation
-from plugin.terminology.findings import Findings
-from plugin.terminology.resources import add_path
+from plugin.terminology.model import designations as ds
+from plugin.terminology.model.codesystem import Designation
+from plugin.terminology.model.resources import add_path
+from plugin.terminology.validate.findings import Findings
 
 WRONG = "Display_Name_for__should_be_one_of__instead_of"
 WRONG_WHITESPACE = "Display_Name_WS_for__should_be_one_of__instead_of"

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from plugin.terminology import versioning
-from plugin.terminology.codesystem import Designation, designation_from, primitive
+from plugin.terminology.model import versioning
+from plugin.terminology.model.codesystem import Designation, designation_from, primitive
 
 EXT_STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
 EXT_VS_DEPRECATED = "http://hl7.org/fhir/StructureDefinition/valueset-deprecated"

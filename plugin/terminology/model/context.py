@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from plugin.terminology import versioning
-from plugin.terminology.codesystem import CodeSystemView, is_lang_pack, primitive
 from plugin.terminology.errors import TxError, tx_error
-from plugin.terminology.languages import LanguageError, parse_accept_language
-from plugin.terminology.options import TxOptions, VersionRule
-from plugin.terminology.registry import Registry
+from plugin.terminology.model import versioning
+from plugin.terminology.model.codesystem import CodeSystemView, is_lang_pack, primitive
+from plugin.terminology.model.languages import LanguageError, parse_accept_language
+from plugin.terminology.model.options import TxOptions, VersionRule
+from plugin.terminology.model.registry import Registry
 
 __all__ = ["TxContext", "TxError", "TxOptions", "VersionRule", "tx_error"]
 

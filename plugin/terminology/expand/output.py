@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
-from plugin.terminology import designations as ds
-from plugin.terminology.codesystem import (
+from plugin.terminology.model import designations as ds
+from plugin.terminology.model.codesystem import (
     CP,
     EXTENSION_PROPERTIES,
     PREFERRED_FOR_LANGUAGE,
@@ -22,8 +22,8 @@ from plugin.terminology.codesystem import (
     Designation,
     primitive,
 )
-from plugin.terminology.context import TxOptions
-from plugin.terminology.resources import EXT_STANDARDS_STATUS, include_designations
+from plugin.terminology.model.context import TxOptions
+from plugin.terminology.model.resources import EXT_STANDARDS_STATUS, include_designations
 
 EXT_VS_LABEL = "http://hl7.org/fhir/StructureDefinition/valueset-label"
 EXT_VS_ORDER = "http://hl7.org/fhir/StructureDefinition/valueset-conceptOrder"

@@ -17,9 +17,9 @@ import logging
 import time
 from typing import Any
 
-from plugin.terminology.context import TxContext
-from plugin.terminology.options import TxOptions
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.options import TxOptions
+from plugin.terminology.model.registry import Registry
 
 log = logging.getLogger(__name__)
 

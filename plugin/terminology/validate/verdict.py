@@ -12,13 +12,13 @@ from typing import Any
 
 from plugin.operation_outcome import tx_issue
 from plugin.terminology import cpt, messages
-from plugin.terminology import designations as ds
-from plugin.terminology.display_check import check_member_display
-from plugin.terminology.explain import explain_non_member
-from plugin.terminology.findings import Findings, status_check
-from plugin.terminology.parameters import ParametersBuilder
-from plugin.terminology.resources import add_path
-from plugin.terminology.validation import ValueSetChecker
+from plugin.terminology.model import designations as ds
+from plugin.terminology.model.parameters import ParametersBuilder
+from plugin.terminology.model.resources import add_path
+from plugin.terminology.validate.display_check import check_member_display
+from plugin.terminology.validate.explain import explain_non_member
+from plugin.terminology.validate.findings import Findings, status_check
+from plugin.terminology.validate.validation import ValueSetChecker
 
 NOT_IN_VS = "None_of_the_provided_codes_are_in_the_value_set_one"
 _UNKNOWN_CS_IDS = ("UNKNOWN_CODESYSTEM", "UNKNOWN_CODESYSTEM_VERSION", "UNKNOWN_CODESYSTEM_VERSION_NONE")

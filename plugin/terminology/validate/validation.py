@@ -10,22 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.terminology import messages, versioning
-from plugin.terminology.codesystem import CodeSystemView, Concept
-from plugin.terminology.context import TxContext, tx_error
+from plugin.terminology import messages
 from plugin.terminology.errors import circular_reference
-from plugin.terminology.expansion_sources import include_filters
-from plugin.terminology.filters import compile_filter
-from plugin.terminology.findings import (
-    Findings,
-    reconcile_version,
-    report_unknown_system,
-    status_check,
-    unknown_code_id,
-    unknown_code_text,
-)
-from plugin.terminology.inference import infer_system
-from plugin.terminology.resources import (
+from plugin.terminology.expand.filters import compile_filter
+from plugin.terminology.expand.sources import include_filters
+from plugin.terminology.model import versioning
+from plugin.terminology.model.codesystem import CodeSystemView, Concept
+from plugin.terminology.model.context import TxContext, tx_error
+from plugin.terminology.model.resources import (
     ALL_VERSIONS,
     EXT_VS_DEPRECATED,
     add_path,
@@ -37,6 +29,15 @@ from plugin.terminology.resources import (
     vurl,
     walk_contains,
 )
+from plugin.terminology.validate.findings import (
+    Findings,
+    reconcile_version,
+    report_unknown_system,
+    status_check,
+    unknown_code_id,
+    unknown_code_text,
+)
+from plugin.terminology.validate.inference import infer_system
 
 
 class ValueSetChecker:

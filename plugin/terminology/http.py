@@ -17,8 +17,10 @@ from plugin.http import fhir_response
 from plugin.operation_outcome import OperationOutcomeError, bad_request, register_error_handlers
 from plugin.terminology import convert
 from plugin.terminology.app_registry import get_registry
-from plugin.terminology.context import TxContext, TxOptions
-from plugin.terminology.expansion import DEFAULT_LIMIT
+from plugin.terminology.expand.expansion import DEFAULT_LIMIT
+from plugin.terminology.model.context import TxContext, TxOptions
+from plugin.terminology.model.parameters import ParsedParameters, from_body, from_query, query_pairs
+from plugin.terminology.model.registry import LoadError, Registry
 from plugin.terminology.operations import (
     capabilities,
     codesystem_lookup,
@@ -31,8 +33,6 @@ from plugin.terminology.operations import (
     valueset_validate_code,
     versions,
 )
-from plugin.terminology.parameters import ParsedParameters, from_body, from_query, query_pairs
-from plugin.terminology.registry import LoadError, Registry
 
 R4, R5 = "4.0.1", "5.0.0"
 PREFIXES = {"/fhir/r5": R5, "/fhir": R4}

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import re2
 
-from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
+from plugin.terminology.model.codesystem import CodeSystemView, Concept, primitive
 
 MAX_PATTERN_LENGTH = 1000
 HIERARCHY_OPS = {"is-a", "descendent-of", "is-not-a", "generalizes", "child-of", "descendent-leaf"}

@@ -4,10 +4,10 @@ so it sits below both."""
 
 from __future__ import annotations
 
-from plugin.terminology import designations as ds
-from plugin.terminology.codesystem import PREFERRED_FOR_LANGUAGE, CodeSystemView, Concept
-from plugin.terminology.context import TxContext
-from plugin.terminology.parameters import ParametersBuilder, part
+from plugin.terminology.model import designations as ds
+from plugin.terminology.model.codesystem import PREFERRED_FOR_LANGUAGE, CodeSystemView, Concept
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParametersBuilder, part
 
 
 def describe(ctx: TxContext, view: CodeSystemView, concept: Concept) -> ParametersBuilder:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.operation_outcome import tx_issue
-from plugin.terminology import messages, versioning
-from plugin.terminology.codesystem import CodeSystemView, Concept, Designation
+from plugin.terminology import messages
 from plugin.terminology.errors import TxError
-from plugin.terminology.resources import add_path, standards_status, vurl
+from plugin.terminology.model import versioning
+from plugin.terminology.model.codesystem import CodeSystemView, Concept, Designation
+from plugin.terminology.model.resources import add_path, standards_status, vurl
 
 
 @dataclass

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.terminology import messages
-from plugin.terminology.codesystem import primitive
 from plugin.terminology.errors import TxError
-from plugin.terminology.languages import LanguageError, Languages, parse_accept_language
-from plugin.terminology.parameters import ParsedParameters
+from plugin.terminology.model.codesystem import primitive
+from plugin.terminology.model.languages import LanguageError, Languages, parse_accept_language
+from plugin.terminology.model.parameters import ParsedParameters
 
 _RULE_PARAMS = {
     "system-version": ("default", False),

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from plugin.terminology import designations as ds
-from plugin.terminology import messages, versioning
-from plugin.terminology.display_check import check_other_display
-from plugin.terminology.findings import Findings, status_check, unknown_code_id, unknown_code_text
-from plugin.terminology.parameters import ParametersBuilder
-from plugin.terminology.resources import ABSOLUTE_URI, add_path, vurl
+from plugin.terminology import messages
+from plugin.terminology.model import designations as ds
+from plugin.terminology.model import versioning
+from plugin.terminology.model.parameters import ParametersBuilder
+from plugin.terminology.model.resources import ABSOLUTE_URI, add_path, vurl
+from plugin.terminology.validate.display_check import check_other_display
+from plugin.terminology.validate.findings import Findings, status_check, unknown_code_id, unknown_code_text
 
 
 def explain_non_member(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from plugin.terminology.textsearch import TextIndex
+from plugin.terminology.model.textsearch import TextIndex
 
 EXT_STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
 EXT_CONCEPT_ORDER = "http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder"

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from plugin.terminology import messages
-from plugin.terminology.codesystem import CodeSystemView
-from plugin.terminology.context import TxContext, TxError
-from plugin.terminology.expansion import codes
-from plugin.terminology.findings import Findings
+from plugin.terminology.expand.expansion import codes
+from plugin.terminology.model.codesystem import CodeSystemView
+from plugin.terminology.model.context import TxContext, TxError
+from plugin.terminology.validate.findings import Findings
 
 # The compiled filters of an include for a code system (ValueSetChecker.compiled_filters).
 FiltersFor = Callable[[CodeSystemView, dict[str, Any]], list[Any]]

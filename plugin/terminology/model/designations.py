@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from plugin.terminology.codesystem import Designation
-from plugin.terminology.languages import FULL, LANGUAGE, REGION, Language, Languages
+from plugin.terminology.model.codesystem import Designation
+from plugin.terminology.model.languages import FULL, LANGUAGE, REGION, Language, Languages
 
 
 def _stated(designation: Designation, base: str | None) -> str | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugin.terminology import shape
+from plugin.terminology.model import shape
 
 log = logging.getLogger(__name__)
 
