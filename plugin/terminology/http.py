@@ -17,7 +17,7 @@ from plugin.http import fhir_response
 from plugin.operation_outcome import OperationOutcomeError, bad_request, register_error_handlers
 from plugin.terminology import convert
 from plugin.terminology.app_registry import get_registry
-from plugin.terminology.expand.expansion import DEFAULT_LIMIT
+from plugin.terminology.expand.paging import DEFAULT_LIMIT
 from plugin.terminology.model.context import TxContext, TxOptions
 from plugin.terminology.model.parameters import ParsedParameters, from_body, from_query, query_pairs
 from plugin.terminology.model.registry import LoadError, Registry

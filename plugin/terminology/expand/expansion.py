@@ -16,6 +16,7 @@ from typing import Any
 
 from plugin.terminology.errors import circular_reference, supplements_missing, too_costly
 from plugin.terminology.expand.output import Entry, ExpansionOutput, Run
+from plugin.terminology.expand.paging import DEFAULT_LIMIT, Paging, resolve_paging
 from plugin.terminology.expand.sources import (
     compose_by_version,
     include_filters,
@@ -28,19 +29,23 @@ from plugin.terminology.model.codesystem import CodeSystemView, Concept, primiti
 from plugin.terminology.model.context import TxContext, TxError, tx_error
 from plugin.terminology.model.resources import newest_first, vurl, walk_contains
 
-# Without `count`, an expansion larger than this is refused as too costly (HAPI's expander uses the
-# same default); `[terminology] expansion_limit` changes it. A paged request may go up to PAGED_LIMIT.
-DEFAULT_LIMIT = 1_000
-PAGED_LIMIT = 1_000_000
-
 
 class Expander:
     """Expands one value set in one TxContext; nested imports use child expanders."""
 
-    def __init__(self, ctx: TxContext, *, limit: int = DEFAULT_LIMIT, stack: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        ctx: TxContext,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        stack: tuple[str, ...] = (),
+        paging: Paging | None = None,
+    ) -> None:
         self.ctx = ctx
         self.options = ctx.options
-        self.limit = limit if ctx.options.count < 0 else max(limit, PAGED_LIMIT)
+        self.configured_limit = limit
+        # Resolved in `expand` once the value set's own parameters apply; an import shares its parent's.
+        self.paging = paging or resolve_paging(ctx.options, limit)
         self.stack = stack
         self.output = ExpansionOutput(ctx.options)
         self.entries: dict[tuple[str, str, str], Entry] = {}
@@ -61,16 +66,17 @@ class Expander:
         """The value set with its `expansion` (only the requested page of codes is rendered)."""
         if not isinstance(value_set.get("compose"), dict) and isinstance(value_set.get("expansion"), dict):
             return value_set
+        self.ctx.require_supplements_of(value_set)
+        self.ctx.apply_value_set_parameters(value_set)
+        self.paging = resolve_paging(self.options, self.configured_limit)
         self.collect(value_set)
         ordered: Sequence[Entry] = self.order if self._run is None else self._run
         roots: Sequence[Entry] = self.roots if self._run is None else self._run
-        return self.output.render(
-            value_set, ordered, roots, hierarchical=self.hierarchical, used_rules=self.ctx.used_rules
-        )
+        rules = self.ctx.used_rules
+        return self.output.render(value_set, ordered, roots, self.hierarchical, rules, self.paging)
 
     def collect(self, value_set: dict[str, Any], *, top: bool = True) -> None:
         """Work out which codes the value set holds (`order`, `roots`) without rendering them."""
-        ctx = self.ctx
         key = vurl(value_set) or f"#{value_set.get('id', '')}"
         if key in self.stack:
             raise circular_reference(key, self.stack)
@@ -78,10 +84,7 @@ class Expander:
         if not self.source:
             self.source = value_set
         note_status(self.output, value_set, self.source)
-        if top:
-            ctx.require_supplements_of(value_set)
-            ctx.apply_value_set_parameters(value_set)
-        if self.options.offset > 0:
+        if not self.paging.keeps_hierarchy:
             self.hierarchical = False
         compose = value_set.get("compose")
         if isinstance(compose, dict):
@@ -89,7 +92,7 @@ class Expander:
         elif isinstance(value_set.get("expansion"), dict):
             self._take_expansion(value_set["expansion"])
         if top:
-            missing = ctx.missing_supplements()
+            missing = self.ctx.missing_supplements()
             if missing:
                 raise supplements_missing(missing)
 
@@ -137,7 +140,7 @@ class Expander:
                         422, "VS_EXP_IMPORT_UNK_PINNED", url, version, code="not-found", tx_type="not-found"
                     )
                 raise tx_error(422, "VS_EXP_IMPORT_UNK", url, code="not-found", tx_type="not-found")
-            child = Expander(self.ctx, limit=self.limit, stack=self.stack)
+            child = Expander(self.ctx, limit=self.configured_limit, stack=self.stack, paging=self.paging)
             child.options = self.options
             child.source = self.source
             child.collect(target, top=False)
@@ -214,7 +217,7 @@ class Expander:
                     continue
                 if text_hits is None or concept.code in text_hits:
                     chosen.append(concept)
-            if not self.hierarchical or 0 <= self.options.count < len(chosen):
+            if not self.hierarchical or self.paging.cuts(len(chosen)):
                 self._add_all(view, chosen, version, value_set)  # a page of a flat list
                 return
             for concept in chosen:
@@ -312,7 +315,7 @@ class Expander:
         if key in self.entries:
             self.hierarchical = False
             return None
-        if len(self.order) >= self.limit:
+        if len(self.order) >= self.paging.limit:
             raise self._too_costly(value_set)
         entry = Entry(key, view, concept, ref, value_set, self.doing_version)
         self.entries[key] = entry
@@ -338,7 +341,7 @@ class Expander:
         vkey = version if doing else ""
         if (url, "") in self.excluded_systems or (url, vkey) in self.excluded_systems:
             return
-        if len(concepts) > self.limit:
+        if len(concepts) > self.paging.limit:
             raise self._too_costly(value_set)
         if lazy and not self.order and self._run is None and not self.excluded:
             self._run = Run(view, concepts, vkey, value_set, doing)
@@ -356,7 +359,7 @@ class Expander:
             entries[key] = entry
             order.append(entry)
             roots.append(entry)
-            if len(order) > self.limit:
+            if len(order) > self.paging.limit:
                 raise self._too_costly(value_set)
 
     def _settle(self) -> None:
@@ -369,7 +372,7 @@ class Expander:
         key = source.key
         if key in self.entries:
             return
-        if len(self.order) >= self.limit:
+        if len(self.order) >= self.paging.limit:
             raise self._too_costly({})
         entry = source.copy()
         self.entries[key] = entry
@@ -378,7 +381,7 @@ class Expander:
         self.hierarchical = False
 
     def _too_costly(self, value_set: dict[str, Any]) -> TxError:
-        return too_costly(vurl(value_set) or (self.stack[0] if self.stack else ""), self.limit)
+        return too_costly(vurl(value_set) or (self.stack[0] if self.stack else ""), self.paging.limit)
 
 
 # (system, code) of an entry key (system, version, code): what two versions of one code share.

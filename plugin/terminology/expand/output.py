@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
+from plugin.terminology.expand.paging import Paging
 from plugin.terminology.model import designations as ds
 from plugin.terminology.model.codesystem import (
     CP,
@@ -306,23 +307,21 @@ class ExpansionOutput:
         value_set: dict[str, Any],
         ordered: Sequence[Entry],
         roots: Sequence[Entry],
-        *,
         hierarchical: bool,
         used_rules: list[Any],
+        paging: Paging,
     ) -> dict[str, Any]:
         options = self.options
         if options.include_definition:
             result = {k: v for k, v in value_set.items() if k not in ("expansion", "text")}
         else:
             result = {k: value_set[k] for k in KEEP_WITHOUT_DEFINITION if k in value_set}
-        offset, count = max(options.offset, 0), options.count
         total = len(ordered)
-        if hierarchical and (count < 0 or count > total):
-            listing = [self._nest(e) for e in roots][offset:]
+        if hierarchical and paging.nests(total):
+            listing = paging.skip([self._nest(e) for e in roots])
         else:
-            page = ordered[offset:] if count < 0 else ordered[offset : offset + count]
-            listing = [self.render_item(e) for e in page]
-        params = self._echo() + self.params
+            listing = [self.render_item(e) for e in paging.page(ordered)]
+        params = self._echo() + paging.echo() + self.params
         params += [{"name": rule.param_name, "valueUri": rule.value} for rule in used_rules]
         expansion: dict[str, Any] = {
             "identifier": f"urn:uuid:{uuid.uuid4()}",
@@ -330,8 +329,8 @@ class ExpansionOutput:
         }
         if self.total_known:
             expansion["total"] = total
-        if options.offset > -1:
-            expansion["offset"] = options.offset
+        if paging.offset > -1:
+            expansion["offset"] = paging.offset
         unique: list[dict[str, Any]] = []
         for p in params:
             if p not in unique:
@@ -368,10 +367,6 @@ class ExpansionOutput:
         out.extend(
             {"name": name, "valueBoolean": getattr(o, attr)} for name, attr in _ECHOED_FLAGS if o.has(name)
         )
-        if o.offset > -1:
-            out.append({"name": "offset", "valueInteger": o.offset})
-        if o.count > -1:
-            out.append({"name": "count", "valueInteger": o.count})
         return out
 
 
