@@ -14,9 +14,10 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from plugin.http import fhir_response
-from plugin.operation_outcome import OperationOutcomeError, bad_request, register_error_handlers
+from plugin.operation_outcome import register_error_handlers
 from plugin.terminology import convert
 from plugin.terminology.app_registry import get_registry
+from plugin.terminology.errors import bad_request, not_found, not_supported
 from plugin.terminology.expand.paging import DEFAULT_LIMIT
 from plugin.terminology.model.context import TxContext, TxOptions
 from plugin.terminology.model.parameters import ParsedParameters, from_body, from_query, query_pairs
@@ -50,16 +51,14 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
         g.fhir_base = request.host_url.rstrip("/") + prefix
         fmt = request.args.get("_format")
         if fmt is not None and fmt.split(";")[0].strip().lower() not in _FORMAT_OK:
-            raise OperationOutcomeError.simple(
+            raise not_supported(
                 406,
                 f"_format '{fmt}' is not supported; this server speaks application/fhir+json",
-                "not-supported",
             )
         if fmt is None and not _accepts_json():
-            raise OperationOutcomeError.simple(
+            raise not_supported(
                 406,
                 f"Cannot produce {request.headers.get('Accept')}; this server speaks application/fhir+json",
-                "not-supported",
             )
 
     def operation(
@@ -166,13 +165,12 @@ def _parameters(operation: str) -> ParsedParameters:
     body = request.get_data(cache=False)
     if not body.strip():
         if media and media not in _JSON_TYPES:
-            raise OperationOutcomeError.simple(415, f"Content-Type {media} is not supported", "not-supported")
+            raise not_supported(415, f"Content-Type {media} is not supported")
         return from_query(operation, query)
     if media not in _JSON_TYPES and not media.endswith("+json"):
-        raise OperationOutcomeError.simple(
+        raise not_supported(
             415,
             f"Content-Type '{request.content_type or '(none)'}' is not supported; send application/fhir+json",
-            "not-supported",
         )
     return from_body(operation, body, query)
 
@@ -211,7 +209,8 @@ def register(app: Flask) -> None:
     def _outcome_for_path(status: int, text: str) -> Response | None:
         path = request.path
         if any(path == p or path.startswith(p + "/") for p in PREFIXES):
-            return fhir_response(OperationOutcomeError.simple(status, text).to_resource(), status)
+            error = not_found(text) if status == 404 else not_supported(status, text)
+            return fhir_response(error.to_resource(), status)
         return None
 
     # Routing errors happen before any blueprint is chosen, so they are handled app-wide; another

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from plugin.terminology.errors import circular_reference, supplements_missing, too_costly
+from plugin.terminology.errors import TxError, circular_reference, supplements_missing, too_costly, tx_error
 from plugin.terminology.expand.output import Entry, ExpansionOutput, Run
 from plugin.terminology.expand.paging import DEFAULT_LIMIT, Paging, resolve_paging
 from plugin.terminology.expand.sources import (
@@ -26,7 +26,7 @@ from plugin.terminology.expand.sources import (
 )
 from plugin.terminology.model import textsearch
 from plugin.terminology.model.codesystem import CodeSystemView, Concept, primitive
-from plugin.terminology.model.context import TxContext, TxError, tx_error
+from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.resources import newest_first, vurl, walk_contains
 
 
@@ -45,7 +45,7 @@ class Expander:
         self.options = ctx.options
         self.configured_limit = limit
         # Resolved in `expand` once the value set's own parameters apply; an import shares its parent's.
-        self.paging = paging or resolve_paging(ctx.options, limit)
+        self.paging = paging or resolve_paging(ctx.options, limit, check=False)
         self.stack = stack
         self.output = ExpansionOutput(ctx.options)
         self.entries: dict[tuple[str, str, str], Entry] = {}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from plugin.operation_outcome import bad_request
+from plugin.terminology.errors import bad_request
 from plugin.terminology.model.options import TxOptions
 
 # Without `count`, an expansion larger than this is refused as too costly (HAPI's expander uses the
@@ -59,11 +59,12 @@ class Paging:
         return out
 
 
-def resolve_paging(options: TxOptions, limit: int = DEFAULT_LIMIT) -> Paging:
+def resolve_paging(options: TxOptions, limit: int = DEFAULT_LIMIT, *, check: bool = True) -> Paging:
     """The paging of an expansion from its options (after the value set's own parameters apply) and
-    the configured limit for an unpaged expansion. A negative offset or count is a bad request."""
+    the configured limit for an unpaged expansion. A negative offset or count is a bad request of
+    $expand (`check`); collecting a value set's codes for another operation ignores them."""
     for name in ("count", "offset"):
-        if options.has(name) and getattr(options, name) < 0:
+        if check and options.has(name) and getattr(options, name) < 0:
             raise bad_request(f"Parameter '{name}' must not be negative", expression=[name])
     paged_limit = limit if options.count < 0 else max(limit, PAGED_LIMIT)
     return Paging(offset=options.offset, count=options.count, limit=paged_limit)

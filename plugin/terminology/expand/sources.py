@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.terminology import messages
+from plugin.terminology.errors import TxError, tx_error
 from plugin.terminology.expand.filters import UnknownFilterError, UnsafePatternError, compile_filter
 from plugin.terminology.expand.output import ExpansionOutput
 from plugin.terminology.model import versioning
 from plugin.terminology.model.codesystem import CodeSystemView
-from plugin.terminology.model.context import TxContext, TxError, tx_error
+from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.resources import each_version, standards_status, vurl
 
 

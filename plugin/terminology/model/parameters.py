@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
+from plugin.terminology.errors import bad_request
 
 STRINGS = ("String", "Code", "Uri", "Url", "Canonical", "Id", "Oid", "Uuid", "Markdown")
 _INTEGER = re.compile(r"^[+-]?\d{1,9}$")
@@ -379,7 +379,3 @@ def query_pairs(args: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Werkzeug MultiDict -> ordered (name, value) pairs, repeats kept."""
     items = args.items(multi=True) if hasattr(args, "items") else args  # type: ignore[call-arg]
     return [(str(k), str(v)) for k, v in items]
-
-
-def unsupported(message: str) -> OperationOutcomeError:
-    return OperationOutcomeError.simple(400, message, "not-supported")

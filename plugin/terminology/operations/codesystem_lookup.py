@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
 from plugin.terminology import cpt, messages
+from plugin.terminology.errors import TxError, bad_request, not_found
 from plugin.terminology.model import versioning
-from plugin.terminology.model.context import TxContext, TxError
+from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.lookup_result import describe
 from plugin.terminology.model.parameters import ParsedParameters
 from plugin.terminology.validate.findings import unknown_code_error
@@ -28,7 +28,7 @@ def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = N
     if instance_id is not None:
         resource = ctx.registry.by_id("CodeSystem", instance_id)
         if resource is None:
-            raise OperationOutcomeError.simple(404, f"CodeSystem/{instance_id} is not known", "not-found")
+            raise not_found(f"CodeSystem/{instance_id} is not known")
         system, version = resource.get("url"), resource.get("version")
     if not code:
         raise bad_request("Must provide a code (code + system, or coding)", expression=["code"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
+from plugin.terminology.errors import bad_request, not_found
 from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters
 from plugin.terminology.operations.codesystem_lookup import _unknown_system
@@ -26,7 +26,7 @@ def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None =
     if instance_id is not None:
         resource = ctx.registry.by_id("CodeSystem", instance_id)
         if resource is None:
-            raise OperationOutcomeError.simple(404, f"CodeSystem/{instance_id} is not known", "not-found")
+            raise not_found(f"CodeSystem/{instance_id} is not known")
         system, version = resource.get("url"), resource.get("version")
     if not code_a or not code_b:
         raise bad_request("Both codes are required: codeA and codeB, or codingA and codingB")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
 from plugin.terminology import messages
+from plugin.terminology.errors import TxError, bad_request, not_found
 from plugin.terminology.model import versioning
-from plugin.terminology.model.context import TxContext, TxError
+from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.parameters import ParsedParameters
 from plugin.terminology.model.resources import vurl
 from plugin.terminology.operations.valueset_validate_code import coded_value
@@ -78,7 +78,7 @@ def _code_system(
     if instance_id is not None:
         found = ctx.registry.by_id("CodeSystem", instance_id)
         if found is None:
-            raise OperationOutcomeError.simple(404, f"CodeSystem/{instance_id} is not known", "not-found")
+            raise not_found(f"CodeSystem/{instance_id} is not known")
         return found
     inline = params.resource("codeSystem")
     if inline is not None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
 from plugin.terminology.convert import conceptmap_to_r5
+from plugin.terminology.errors import bad_request, not_found
 from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters, part
 from plugin.terminology.model.resources import vurl
@@ -99,7 +99,7 @@ def _candidate_maps(
     if instance_id is not None:
         found = ctx.registry.by_id("ConceptMap", instance_id)
         if found is None:
-            raise OperationOutcomeError.simple(404, f"ConceptMap/{instance_id} is not known", "not-found")
+            raise not_found(f"ConceptMap/{instance_id} is not known")
         return [found]
     inline = params.resource("conceptMap")
     if inline is not None:
@@ -115,7 +115,7 @@ def _candidate_maps(
         ]
         if not found:
             shown = f"{base}|{version}" if version else base
-            raise OperationOutcomeError.simple(404, f"ConceptMap {shown} is not known here", "not-found")
+            raise not_found(f"ConceptMap {shown} is not known here")
         return found[:1]
     source_scope = params.string("sourceScope") or params.string("source")
     target_scope = params.string("targetScope") or params.string("target")

@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
+from plugin.operation_outcome import OperationOutcomeError
+from plugin.terminology.errors import bad_request
 from plugin.terminology.model.context import TxContext, TxOptions
 from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters, from_body
 from plugin.terminology.operations import valueset_validate_code

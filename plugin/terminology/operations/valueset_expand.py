@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import bad_request
+from plugin.terminology.errors import bad_request
 from plugin.terminology.expand.expansion import expand as expand_value_set
 from plugin.terminology.expand.paging import DEFAULT_LIMIT
 from plugin.terminology.model.context import TxContext

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import bad_request
-from plugin.terminology.model.context import TxContext, TxError
+from plugin.terminology.errors import TxError, bad_request
+from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.parameters import ParsedParameters
 from plugin.terminology.operations import resolve_value_set
 from plugin.terminology.validate.validation import ValueSetChecker

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from plugin.terminology import messages
+from plugin.terminology.errors import TxError
 from plugin.terminology.expand.expansion import codes
 from plugin.terminology.model.codesystem import CodeSystemView
-from plugin.terminology.model.context import TxContext, TxError
+from plugin.terminology.model.context import TxContext
 from plugin.terminology.validate.findings import Findings
 
 # The compiled filters of an include for a code system (ValueSetChecker.compiled_filters).

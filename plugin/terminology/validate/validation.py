@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.terminology import messages
-from plugin.terminology.errors import circular_reference
+from plugin.terminology.errors import circular_reference, tx_error
 from plugin.terminology.expand.filters import compile_filter
 from plugin.terminology.expand.sources import include_filters
 from plugin.terminology.model import versioning
 from plugin.terminology.model.codesystem import CodeSystemView, Concept
-from plugin.terminology.model.context import TxContext, tx_error
+from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.resources import (
     ALL_VERSIONS,
     EXT_VS_DEPRECATED,
