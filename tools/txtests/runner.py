@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from plugin.txtests import fhirjson
-from plugin.txtests.client import OPERATIONS, ServerInfo, TxClient
-from plugin.txtests.compare import Comparator, Difference, TemplateError
-from plugin.txtests.convert import resource_r4_to_r5, resource_r5_to_r4
-from plugin.txtests.manifest import (
+from tools.txtests import fhirjson
+from tools.txtests.client import OPERATIONS, ServerInfo, TxClient
+from tools.txtests.compare import Comparator, Difference, TemplateError
+from tools.txtests.convert import resource_r4_to_r5, resource_r5_to_r4
+from tools.txtests.manifest import (
     Manifest,
     ManifestError,
     Selection,
@@ -32,8 +32,8 @@ from plugin.txtests.manifest import (
     load_manifest,
     skip_reason,
 )
-from plugin.txtests.scrub import scrub_resource, without_issue_locations
-from plugin.txtests.sort import sort_resource
+from tools.txtests.scrub import scrub_resource, without_issue_locations
+from tools.txtests.sort import sort_resource
 
 Json = Any
 

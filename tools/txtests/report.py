@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from plugin.txtests.runner import RunReport, TxResult
 from plugin.version import __version__
+from tools.txtests.runner import RunReport, TxResult
 
 MAX_LINE_DETAIL = 400
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cmp_to_key
 from typing import Any
 
-from plugin.txtests.fhirjson import primitive_text
+from tools.txtests.fhirjson import primitive_text
 
 Json = Any
 

@@ -12,20 +12,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+# The product's cross-version names and relationship table, so runner and server convert alike.
+from plugin.terminology.convert import EXT_CONTAINS_PROPERTY as CONTAINS_PROPERTY
+from plugin.terminology.convert import EXT_EXPANSION_PROPERTY as EXPANSION_PROPERTY
+from plugin.terminology.convert import RELATIONSHIP_TO_EQUIVALENCE
+from plugin.terminology.convert import XV as XVER
+
 Json = Any
 
-XVER = "http://hl7.org/fhir/5.0/StructureDefinition/extension-"
-EXPANSION_PROPERTY = XVER + "ValueSet.expansion.property"
-CONTAINS_PROPERTY = XVER + "ValueSet.expansion.contains.property"
-
-# ConceptMapRelationship (R5) -> ConceptMapEquivalence (R4)
-RELATIONSHIP_TO_EQUIVALENCE = {
-    "related-to": "relatedto",
-    "equivalent": "equivalent",
-    "source-is-narrower-than-target": "wider",
-    "source-is-broader-than-target": "narrower",
-    "not-related-to": "disjoint",
-}
 UNMAPPED_MODE_R4 = {"use-source-code": "provided", "fixed": "fixed", "other-map": "other-map"}
 
 

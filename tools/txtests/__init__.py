@@ -12,6 +12,6 @@ the expected file using the template rules of CompareUtilities. Modules:
 - `runner`: orchestration; `report`: console lines and the JSON report
 """
 
-from plugin.txtests.runner import RunOptions, RunReport, run
+from tools.txtests.runner import RunOptions, RunReport, run
 
 __all__ = ["RunOptions", "RunReport", "run"]

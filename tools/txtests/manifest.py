@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugin.txtests import fhirjson
+from tools.txtests import fhirjson
 
 MANIFEST_NAME = "test-cases.json"
 DEFAULT_PROFILE = "parameters-default.json"

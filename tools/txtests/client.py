@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from plugin.txtests import fhirjson
 from plugin.version import __version__
+from tools.txtests import fhirjson
 
 Json = Any
 
