@@ -14,6 +14,7 @@ from typing import Any
 from plugin.terminology import cpt, messages
 from plugin.terminology.errors import TxError, bad_request, not_found
 from plugin.terminology.model import versioning
+from plugin.terminology.model.codesystem import CodeSystemView
 from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.lookup_result import describe
 from plugin.terminology.model.parameters import ParsedParameters
@@ -21,6 +22,7 @@ from plugin.terminology.validate.findings import unknown_code_error
 
 
 def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = None) -> dict[str, Any]:
+    """The handler: the code system and code from the parameters (or the instance), then `lookup_code`."""
     coding = params.value("coding") if isinstance(params.value("coding"), dict) else {}
     code = params.string("code") or coding.get("code")
     system = params.string("system") or coding.get("system")
@@ -36,7 +38,13 @@ def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = N
         raise bad_request("Must provide the code system (system, or coding.system)", expression=["system"])
     view = ctx.code_system(system, version)
     if view is None:
-        raise _unknown_system(ctx, system, ctx.determine_version(system, version))
+        raise unknown_system(ctx, system, ctx.determine_version(system, version))
+    return lookup_code(ctx, view, code)
+
+
+def lookup_code(ctx: TxContext, view: CodeSystemView, code: str) -> dict[str, Any]:
+    """$lookup of one code in one code system view, as a Parameters resource (R5 shape). CPT codes with
+    modifiers (`33952:62`) are looked up as expressions."""
     missing = ctx.missing_supplements()
     if missing:
         raise TxError(
@@ -54,7 +62,8 @@ def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = N
     return describe(ctx, view, concept).build()
 
 
-def _unknown_system(ctx: TxContext, system: str, version: str | None) -> TxError:
+def unknown_system(ctx: TxContext, system: str, version: str | None) -> TxError:
+    """The error for a code system the context does not hold (or holds only a supplement of)."""
     if ctx.supplement_resource(system, version) is not None:
         text = messages.render("CODESYSTEM_CS_NO_SUPPLEMENT", system)
         return TxError(400, "CODESYSTEM_CS_NO_SUPPLEMENT", text, code="invalid", tx_type="invalid-data")

@@ -12,7 +12,7 @@ from typing import Any
 from plugin.terminology.errors import bad_request, not_found
 from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters
-from plugin.terminology.operations.codesystem_lookup import _unknown_system
+from plugin.terminology.operations.codesystem_lookup import unknown_system
 from plugin.terminology.validate.findings import unknown_code_error
 
 
@@ -39,7 +39,7 @@ def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None =
         raise bad_request("The code system is required: system, or codingA/codingB with a system")
     view = ctx.code_system(system, version)
     if view is None:
-        raise _unknown_system(ctx, system, ctx.determine_version(system, version))
+        raise unknown_system(ctx, system, ctx.determine_version(system, version))
     concepts = []
     for name, code in (("codeA", code_a), ("codeB", code_b)):
         concept = view.locate(code)
