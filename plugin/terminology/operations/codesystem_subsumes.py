@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.terminology.errors import bad_request, not_found
+from plugin.terminology.model.codesystem import CodeSystemView
 from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters
 from plugin.terminology.operations.codesystem_lookup import unknown_system
@@ -40,6 +41,11 @@ def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None =
     view = ctx.code_system(system, version)
     if view is None:
         raise unknown_system(ctx, system, ctx.determine_version(system, version))
+    return subsumes_codes(view, code_a, code_b)
+
+
+def subsumes_codes(view: CodeSystemView, code_a: str, code_b: str) -> dict[str, Any]:
+    """$subsumes of two codes of one code system view: equivalent, subsumes, subsumed-by or not-subsumed."""
     concepts = []
     for name, code in (("codeA", code_a), ("codeB", code_b)):
         concept = view.locate(code)

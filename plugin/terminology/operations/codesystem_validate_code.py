@@ -56,6 +56,14 @@ def validate_code(ctx: TxContext, params: ParsedParameters, instance_id: str | N
             concept,
             mode,
         )
+    return validate_in_code_system(ctx, resource, concept, mode, path)
+
+
+def validate_in_code_system(
+    ctx: TxContext, resource: dict[str, Any], concept: dict[str, Any], mode: str, path: str
+) -> dict[str, Any]:
+    """$validate-code of a CodeableConcept (`mode` says how it was given: code, coding or codeableConcept)
+    against the CodeSystem `resource`: membership of its implicit all-codes value set."""
     value_set: dict[str, Any] = {
         "resourceType": "ValueSet",
         "url": resource.get("valueSet") or f"{resource.get('url', '')}/vs",
