@@ -51,7 +51,19 @@ def translate(ctx: TxContext, params: ParsedParameters, instance_id: str | None 
         )
     if not system:
         raise bad_request("The source code system is required (sourceSystem, or the coding's system)")
-    dependencies = _dependencies(params)
+    return translate_code(ctx, maps, system, code, target_system, _dependencies(params))
+
+
+def translate_code(
+    ctx: TxContext,
+    maps: list[dict[str, Any]],
+    system: str,
+    code: str,
+    target_system: str | None,
+    dependencies: list[tuple[str, Any]],
+) -> dict[str, Any]:
+    """$translate of `system#code` through the candidate ConceptMaps (R4 or R5 shaped), optionally only
+    to `target_system` and where the given dependencies hold (R5 Parameters answer)."""
     out = ParametersBuilder()
     matches: list[list[dict[str, Any]]] = []
     for concept_map in maps:
