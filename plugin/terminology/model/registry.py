@@ -7,16 +7,15 @@ falls back to the shared one, so nothing leaks between requests.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from plugin.terminology.model import shape
+from plugin.terminology.model.packages import PackageError, package_json_files
 
 log = logging.getLogger(__name__)
 
@@ -177,50 +176,14 @@ def iter_directory(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
 def iter_package(path: Path) -> Iterator[tuple[dict[str, Any], str]]:
     """Every terminology resource in a FHIR NPM package tarball (package/*.json)."""
     try:
-        archive = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by the `with` below
-    except (OSError, tarfile.TarError) as exc:
-        raise LoadError(f"{path}: not a readable package tarball: {exc}") from exc
-    with archive:
-        members = sorted(archive.getmembers(), key=lambda m: m.name)
-        wanted = _indexed_terminology_files(archive, members)
-        for member in members:
-            if not (member.isfile() and member.name.endswith(".json")):
-                continue
-            if member.name.rsplit("/", 1)[-1] in {"package.json", ".index.json"}:
-                continue
-            if wanted is not None and member.name not in wanted:
-                continue
-            handle = archive.extractfile(member)
-            if handle is None:
-                continue
+        for name, raw in package_json_files(path, CONFORMANCE_TYPES):
             try:
-                data = json.load(io.TextIOWrapper(handle, encoding="utf-8"))
+                data = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise LoadError(f"{path}!{member.name}: cannot read JSON: {exc}") from exc
-            yield from _terminology_resources(data, f"{path}!{member.name}")
-
-
-def _indexed_terminology_files(archive: tarfile.TarFile, members: list[tarfile.TarInfo]) -> set[str] | None:
-    """The package's files that `package/.index.json` lists as terminology resources, so a large
-    package (the FHIR core) is not parsed whole; None when there is no usable index."""
-    index = next((m for m in members if m.name.lstrip("./") == "package/.index.json"), None)
-    handle = archive.extractfile(index) if index is not None and index.isfile() else None
-    if handle is None:
-        return None
-    try:
-        files = json.load(io.TextIOWrapper(handle, encoding="utf-8")).get("files")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        return None
-    if not isinstance(files, list):
-        return None
-    folder = index.name.rsplit("/", 1)[0]  # type: ignore[union-attr]
-    return {
-        f"{folder}/{entry['filename']}"
-        for entry in files
-        if isinstance(entry, dict)
-        and entry.get("resourceType") in CONFORMANCE_TYPES
-        and isinstance(entry.get("filename"), str)
-    }
+                raise LoadError(f"{path}!{name}: cannot read JSON: {exc}") from exc
+            yield from _terminology_resources(data, f"{path}!{name}")
+    except PackageError as exc:
+        raise LoadError(f"{path}: not a readable package tarball: {exc}") from exc
 
 
 def _terminology_resources(data: Any, origin: str) -> Iterator[tuple[dict[str, Any], str]]:
