@@ -85,10 +85,11 @@ def too_costly(url: str, limit: int) -> TxError:
     )
 
 
-def supplements_missing(missing: Sequence[str]) -> TxError:
-    """A value set whose `valueset-supplement` extensions name supplements the server does not have."""
+def supplements_missing(missing: Sequence[str], status: int = 422) -> TxError:
+    """Supplements a value set (`valueset-supplement`) or a request (`useSupplement`) names that the server
+    does not have: 422 for a value set's, 400 for a $lookup's own request."""
     return TxError(
-        422,
+        status,
         "VALUESET_SUPPLEMENT_MISSING",
         messages.plural(len(missing), "VALUESET_SUPPLEMENT_MISSING", len(missing), ",".join(missing)),
         code="not-found",

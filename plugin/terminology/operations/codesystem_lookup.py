@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from plugin.terminology import cpt, messages
-from plugin.terminology.errors import TxError, bad_request, not_found
+from plugin.terminology.errors import TxError, bad_request, not_found, supplements_missing
 from plugin.terminology.model import versioning
 from plugin.terminology.model.codesystem import CodeSystemView
 from plugin.terminology.model.context import TxContext
@@ -47,13 +47,7 @@ def lookup_code(ctx: TxContext, view: CodeSystemView, code: str) -> dict[str, An
     modifiers (`33952:62`) are looked up as expressions."""
     missing = ctx.missing_supplements()
     if missing:
-        raise TxError(
-            400,
-            "VALUESET_SUPPLEMENT_MISSING",
-            messages.plural(len(missing), "VALUESET_SUPPLEMENT_MISSING", len(missing), ",".join(missing)),
-            code="not-found",
-            tx_type="not-found",
-        )
+        raise supplements_missing(missing, status=400)
     if cpt.is_postcoordinated(view, code):
         return cpt.lookup(ctx, view, code)
     concept = view.locate(code)

@@ -242,10 +242,8 @@ def _reverse(
 ) -> dict[str, Any]:
     out = ParametersBuilder()
     matches = []
-    from plugin.terminology.convert import conceptmap_to_r5 as to_r5
-
     for concept_map in maps:
-        r5 = to_r5(concept_map)
+        r5 = conceptmap_to_r5(concept_map)
         for group in r5.get("group") or []:
             if target_system and group.get("target") and _base(group["target"]) != target_system:
                 continue
