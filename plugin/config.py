@@ -55,6 +55,14 @@ DEFAULTS: dict[str, Any] = {
     },
     "storage": {
         "url": "sqlite:///var/feedback.db",
+        # Days each table keeps its rows (0 = for ever); see plugin/storage/retention.py.
+        "retention": {
+            "issued_cards_days": 90,
+            "audit_days": 400,
+            "feedback_days": 0,
+            "purge_interval_seconds": 3600,
+            "purge_batch_rows": 500,
+        },
     },
     "limits": {
         "max_body_bytes": 1_000_000,
@@ -280,9 +288,23 @@ def _validate_storage_url(url: Any) -> None:
     _check_type("storage.url", url, str, "a database URL")
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in ("sqlite", "postgresql", "postgres"):
-        raise _fail(
-            "storage.url", f"expected sqlite:///PATH or postgresql://USER@HOST/DB, got scheme {scheme!r}"
-        )
+        expected = "expected sqlite:///PATH or postgresql://USER@HOST/DB"
+        raise _fail("storage.url", f"{expected}, got scheme {scheme!r}")
+
+
+def _validate_retention(retention: Any) -> None:
+    if not isinstance(retention, dict):
+        raise _fail("storage.retention", "must be a table ([storage.retention])")
+    _check_known_keys("storage.retention", retention, set(DEFAULTS["storage"]["retention"]))
+    for key in ("issued_cards_days", "audit_days", "feedback_days", "purge_interval_seconds"):
+        value = retention.get(key, 0)
+        _check_type(f"storage.retention.{key}", value, int, "a whole number (0 = never)")
+        if value < 0:
+            raise _fail(f"storage.retention.{key}", f"must be 0 (never) or more, got {value}")
+    batch = retention.get("purge_batch_rows", 1)
+    _positive("storage.retention.purge_batch_rows", batch, integer=True)
+    if batch > 10_000:
+        raise _fail("storage.retention.purge_batch_rows", f"at most 10000 (small batches), got {batch}")
 
 
 def validate_settings(settings: dict[str, Any]) -> None:
@@ -335,6 +357,7 @@ def validate_settings(settings: dict[str, Any]) -> None:
         )
 
     _validate_storage_url(settings["storage"]["url"])
+    _validate_retention(settings["storage"]["retention"])
 
     today = settings["clock"]["today"]
     if today is not None:

@@ -24,6 +24,7 @@ from plugin.http import SENT_PATH_KEY
 from plugin.security import audit, cors, responses
 from plugin.security.jwt_auth import AuthError, TokenVerifier, VerifiedToken
 from plugin.security.responses import Refusal
+from plugin.storage.replay import ReplayStoreError
 
 log = logging.getLogger("cpt_plugin.security")
 
@@ -80,7 +81,7 @@ def authenticate(
             remote_addr,
         )
         return responses.unauthorized_refusal(err.remedy)
-    except SQLAlchemyError:
+    except (SQLAlchemyError, ReplayStoreError):
         # Without the replay store a replayed token could pass: refuse, but say it is on our side.
         log.exception("JWT replay store unavailable; refusing %s", path)
         return responses.UNAVAILABLE

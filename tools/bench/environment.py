@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from plugin.bench import procs
-from plugin.bench.wrk import wrk_version
 from plugin.config import PROJECT_ROOT
+from tools.bench import procs
+from tools.bench.wrk import wrk_version
 
 VERSIONED = [
     "cpt-plugin",

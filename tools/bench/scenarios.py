@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 import orjson
 
-from plugin.bench import content, payloads
-from plugin.bench.floor import FLOOR_PATH
+from tools.bench import content, payloads
+from tools.bench.floor import FLOOR_JWT_PATH, FLOOR_PATH
 
 CPT = payloads.CPT
 # The value set of the ECMO/ECLS cannulation family published in fhir_bundles/.
@@ -38,6 +38,8 @@ class Endpoint:
     # (header, prefix, values): a different value per request, e.g. a fresh JWT (wrk only).
     rotate: tuple[str, str, list[str]] | None = None
     rotate_used: int = 0  # values already sent by earlier runs (each wrk process starts afresh)
+    # The server keeps no record of the values (the JWT floor): each run may start from the first again.
+    rotate_reusable: bool = False
 
     @property
     def request_bytes(self) -> int:
@@ -162,7 +164,7 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
 
 
 def jwt_endpoint(tokens: list[str]) -> Endpoint:
-    """order-sign with a fresh ES384 client JWT per request (plugin/bench/jwt.py); the first token
+    """order-sign with a fresh ES384 client JWT per request (tools/bench/jwt.py); the first token
     serves the answer check, the rest are sent in turn."""
     return Endpoint(
         "order-sign-jwt",
@@ -173,6 +175,21 @@ def jwt_endpoint(tokens: list[str]) -> Endpoint:
         expect_cards,
         "order-sign as order-sign, JWT required: ES384 verification and jti replay claim on every call",
         rotate=("Authorization", "Bearer ", tokens[1:]),
+    )
+
+
+def floor_jwt_endpoint(tokens: list[str]) -> Endpoint:
+    """The JWT floor (tools/bench/floor.py): the plain floor behind the same ES384 verification."""
+    return Endpoint(
+        "floor-jwt",
+        "POST",
+        FLOOR_JWT_PATH,
+        hook_body(),
+        {**JSON, "Authorization": f"Bearer {tokens[0]}"},
+        expect_floor,
+        "bare Flask verifying the same ES384 JWT (PyJWT, same key, fresh token per request), then the floor",
+        rotate=("Authorization", "Bearer ", tokens[1:]),
+        rotate_reusable=True,
     )
 
 

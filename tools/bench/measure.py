@@ -6,10 +6,10 @@ import resource
 import time
 from typing import Any
 
-from plugin.bench import loadgen, procs
-from plugin.bench.scenarios import Endpoint
-from plugin.bench.settings import Settings, log
-from plugin.bench.wrk import run_wrk
+from tools.bench import loadgen, procs
+from tools.bench.scenarios import Endpoint
+from tools.bench.settings import Settings, log
+from tools.bench.wrk import run_wrk
 
 
 def drive(
@@ -17,7 +17,9 @@ def drive(
 ) -> loadgen.LoadResult:
     if tool == "wrk":
         rotate = None
-        if endpoint.rotate is not None:
+        if endpoint.rotate is not None and endpoint.rotate_reusable:
+            rotate = endpoint.rotate
+        elif endpoint.rotate is not None:
             name, prefix, values = endpoint.rotate
             rotate = (name, prefix, values[endpoint.rotate_used :])
             if len(rotate[2]) < 100:
@@ -31,7 +33,7 @@ def drive(
             connections=connections,
             rotate=rotate,
         )
-        if rotate is not None:
+        if rotate is not None and not endpoint.rotate_reusable:
             # Requests still in flight when wrk stopped were sent but not counted: skip past them too.
             endpoint.rotate_used += result.requests + result.errors + 2 * connections
         return result
@@ -164,12 +166,13 @@ def _timed_run(
 def rate_limited(
     server: procs.Server, endpoint: Endpoint, max_rps: float, settings: Settings
 ) -> dict[str, Any]:
-    """Open loop at half the measured maximum: the p99 a loaded-but-not-saturated service gives."""
+    """Open loop at half the measured maximum: the p99 a loaded-but-not-saturated service gives.
+
+    An endpoint that sends a different header per request (a fresh JWT) gets one request per value."""
     rate = max(1.0, max_rps / 2)
-    raw = loadgen.build_request(
-        "127.0.0.1", server.port, endpoint.method, endpoint.path, endpoint.body, endpoint.headers
-    )
-    loadgen.run_load("127.0.0.1", server.port, raw, min(settings.warmup, 2.0) or 1.0, rate=rate)
+    warmup = min(settings.warmup, 2.0) or 1.0
+    loadgen.run_load("127.0.0.1", server.port, _raw(server, endpoint, rate * warmup), warmup, rate=rate)
+    raw = _raw(server, endpoint, rate * settings.duration)
     result = loadgen.run_load("127.0.0.1", server.port, raw, settings.duration, rate=rate)
     row = {"name": endpoint.name, "status": "measured", **result.as_dict()}
     if result.errors + result.non_2xx > 0.01 * max(1, result.requests):
@@ -179,6 +182,30 @@ def rate_limited(
         f"p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms"
     )
     return row
+
+
+def _raw(server: procs.Server, endpoint: Endpoint, count: float) -> bytes | list[bytes]:
+    if endpoint.rotate is None:
+        return loadgen.build_request(
+            "127.0.0.1", server.port, endpoint.method, endpoint.path, endpoint.body, endpoint.headers
+        )
+    name, prefix, values = endpoint.rotate
+    wanted = int(count) + 50
+    fresh = values[endpoint.rotate_used : endpoint.rotate_used + wanted]
+    if len(fresh) < wanted:
+        raise RuntimeError(f"{endpoint.name}: its per-request header values are used up")
+    endpoint.rotate_used += wanted
+    return [
+        loadgen.build_request(
+            "127.0.0.1",
+            server.port,
+            endpoint.method,
+            endpoint.path,
+            endpoint.body,
+            {**endpoint.headers, name: prefix + value},
+        )
+        for value in fresh
+    ]
 
 
 def ratio(runs: list[dict[str, Any]], floor_rps: float | None, floor_cpu_ms: float | None = None) -> None:

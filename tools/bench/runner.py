@@ -9,6 +9,7 @@ content, the floor kept running beside it so that every endpoint run is paired w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 import tempfile
 import time
@@ -16,14 +17,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from plugin.bench import content, procs, report, scenarios
-from plugin.bench.environment import git_commit, machine_info, versions
-from plugin.bench.measure import drive, measure, rate_limited, ratio
-from plugin.bench.scenarios import Endpoint
-from plugin.bench.servers import at_rest, floor_server, no_preload_server, product_server, write_config
-from plugin.bench.settings import CONTENT_VERSION, PREFETCH_CONDITIONS, SIZES, Settings, log
-from plugin.bench.wrk import wrk_path
 from plugin.serving import gunicorn_options
+from tools.bench import content, procs, report, scenarios
+from tools.bench.environment import git_commit, machine_info, versions
+from tools.bench.floor import FLOOR_JWT_PATH
+from tools.bench.jwt import ISSUER, BenchIssuer, write_jwt_config
+from tools.bench.measure import drive, measure, rate_limited, ratio
+from tools.bench.scenarios import Endpoint
+from tools.bench.servers import at_rest, floor_server, no_preload_server, product_server, write_config
+from tools.bench.settings import CONTENT_VERSION, PREFETCH_CONDITIONS, SIZES, Settings, log
+from tools.bench.wrk import wrk_path
 
 # Tokens are minted before the run (0.26 ms each); more than this rate is not expected with JWT on.
 JWT_MAX_RATE = 2_500.0
@@ -50,6 +53,7 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
             "load_generator": tool,
             "scaling_duration_s": settings.scaling_duration,
             "scaling_connections": 1,
+            "scale_out": settings.scale_out,
             "repeat": settings.repeat,
         },
         "server": {
@@ -88,10 +92,14 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
 
         on_step("floor")
         floor = scenarios.floor_endpoint()
+        # One EHR identity for the JWT rows: the floor's /floor-jwt and the product trust its key.
+        issuer = BenchIssuer()
+        jwks_file = Path(tmp) / "bench-issuer-jwks.json"
+        jwks_file.write_text(json.dumps(issuer.jwks()))
         # The floor server stays up (idle workers cost nothing) so that every run of an endpoint
         # is paired with a floor run right before it: load from other work on the machine then
         # moves both numbers of a pair together instead of skewing the ratio.
-        with floor_server(settings) as floor_srv:
+        with floor_server(settings, jwks_file, ISSUER) as floor_srv:
             results["floor"].append(measure(floor_srv, floor, settings))
             if settings.compare_loadgen:
                 other = "python" if tool == "wrk" else "wrk"
@@ -129,8 +137,13 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
                         )
                 results["memory"]["after_load_bench"] = server.memory()
 
-            on_step("order-sign with JWT required (an extra line, not part of the floor target)")
-            results["endpoints"].append(jwt_row(settings, Path(tmp), (floor_srv, floor), hook))
+            on_step("JWT floor, and order-sign with JWT required paired with it")
+            results["endpoints"] += jwt_rows(settings, Path(tmp), floor_srv, issuer, hook)
+            if settings.scale_out:
+                on_step("scale-out: nginx + 2 instances on PostgreSQL vs one instance, same workers")
+                from tools.bench.scaleout_bench import scale_out_rows
+
+                results["scale_out"] = scale_out_rows(settings, Path(tmp), issuer, hook)
 
             on_step("floor again (drift check)")
             results["floor"].append({**measure(floor_srv, floor, settings), "name": "floor (end)"})
@@ -148,6 +161,7 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
     results["floor_server_ms_per_request"] = floor_cpu_ms
     ratio(results["floor"], floor_rps, floor_cpu_ms)
     ratio(results["endpoints"], floor_rps, floor_cpu_ms)
+    _jwt_cpu_ratio(results["endpoints"])
     ratio(results["scaling"]["runs"], None)
     results["targets"] = report.evaluate_targets(results)
     results["machine"]["loadavg_at_end"] = procs.loadavg()
@@ -155,24 +169,61 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
     return results
 
 
-def jwt_row(
-    settings: Settings, tmp: Path, floor: tuple[procs.Server, Endpoint], hook: dict[str, Any]
-) -> dict[str, Any]:
-    """order-sign on a server that requires a client JWT (plugin/bench/jwt.py), paired with the floor."""
-    from plugin.bench.jwt import BenchIssuer, write_jwt_config
-
-    name = "order-sign-jwt"
+def jwt_rows(
+    settings: Settings, tmp: Path, floor_srv: procs.Server, issuer: BenchIssuer, hook: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The JWT floor alone, then order-sign on a server that requires a client JWT (same issuer,
+    same key), each of its runs paired with a JWT floor run: its ratio is to the JWT floor."""
     if settings.tool != "wrk":
-        return {"name": name, "status": "unavailable", "problem": "a fresh token per request needs wrk"}
-    issuer = BenchIssuer()
+        # The rows still say what they would have measured: the results schema asks it of every row.
+        unsent = ["(not minted)"]
+        return [
+            {
+                "name": endpoint.name,
+                "method": endpoint.method,
+                "path": endpoint.path,
+                "note": endpoint.note,
+                "request_bytes": endpoint.request_bytes,
+                "status": "unavailable",
+                "problem": "a fresh token per request needs wrk",
+            }
+            for endpoint in (scenarios.floor_jwt_endpoint(unsent), scenarios.jwt_endpoint(unsent))
+        ]
+    # One token per request the runs can send: no faster than the hook without JWT, plus margin.
+    rate = min(float(hook.get("rps") or 1000.0), JWT_MAX_RATE)
+    run_seconds = settings.warmup + settings.duration * max(1, settings.repeat) + 5
+    floor_audience = f"http://127.0.0.1:{floor_srv.port}{FLOOR_JWT_PATH}"
+    # The JWT floor keeps no replay record, so each of its runs may send the same tokens again:
+    # enough for one run, a different token for every request in it.
+    floor_tokens = issuer.tokens(
+        floor_audience, int(JWT_MAX_RATE * max(settings.duration, settings.warmup) * 1.2) + 100
+    )
+    floor_jwt = scenarios.floor_jwt_endpoint(floor_tokens)
+    floor_row = measure(floor_srv, floor_jwt, settings)
     config = write_jwt_config(tmp / "jwt.toml", settings.work_dir, [], issuer)
     with product_server(settings, config, "jwt") as server:
         audience = f"http://127.0.0.1:{server.port}/cds-services/{scenarios.payloads.SERVICE_ID}"
-        # One token per request the runs can send: no faster than the hook without JWT, plus margin.
-        seconds = settings.warmup + settings.duration * max(1, settings.repeat) + 5
-        rate = min(float(hook.get("rps") or 1000.0), JWT_MAX_RATE)
-        tokens = issuer.tokens(audience, int(rate * seconds * 1.2) + 100)
-        return measure(server, scenarios.jwt_endpoint(tokens), settings, floor=floor)
+        # ... and, at half that rate, the open-loop run (its warm-up at most 2 s).
+        open_loop = rate / 2 * (min(settings.warmup, 2.0) + settings.duration + 2)
+        tokens = issuer.tokens(audience, int(rate * run_seconds * 1.2 + open_loop) + 200)
+        endpoint = scenarios.jwt_endpoint(tokens)
+        row = measure(server, endpoint, settings, floor=(floor_srv, floor_jwt))
+        if row["status"] == "measured":
+            row["rate_limited"] = rate_limited(server, endpoint, row["rps"], settings)
+    row["paired_with"] = "floor-jwt"
+    return [floor_row, row]
+
+
+def _jwt_cpu_ratio(rows: list[dict[str, Any]]) -> None:
+    """A row paired with the JWT floor: its CPU ratio is to the JWT floor's CPU in the same pairs."""
+    for row in rows:
+        if row.get("paired_with") != "floor-jwt" or row["status"] != "measured":
+            continue
+        floor_cpu = [p["floor_server_ms_per_request"] for p in row.get("paired_floor", [])]
+        floor_cpu = [c for c in floor_cpu if c]
+        cpu_ms = (row.get("cpu") or {}).get("server_ms_per_request")
+        if floor_cpu and cpu_ms:
+            row["cpu_ratio_to_floor"] = round(statistics.median(floor_cpu) / cpu_ms, 3)
 
 
 def save(results: dict[str, Any], settings: Settings) -> tuple[Path, Path | None]:
@@ -181,7 +232,7 @@ def save(results: dict[str, Any], settings: Settings) -> tuple[Path, Path | None
     path = report.write(results, settings.out_dir / f"{stem}.json")
     png = None
     if settings.plot:
-        from plugin.bench.plot import plot
+        from tools.bench.plot import plot
 
         png = plot(results, settings.out_dir / f"{stem}.png")
     return path, png
@@ -191,7 +242,7 @@ def profile_under_load(settings: Settings, endpoints: list[Endpoint], seconds: f
     """py-spy one worker of the production server while the load generator drives each endpoint."""
     import threading
 
-    from plugin.bench import stacks
+    from tools.bench import stacks
 
     tool = settings.tool
     settings.work_dir.mkdir(parents=True, exist_ok=True)

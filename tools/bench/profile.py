@@ -14,8 +14,8 @@ from typing import Any
 
 from flask import Flask
 
-from plugin.bench import content, scenarios
-from plugin.bench.scenarios import Endpoint
+from tools.bench import content, scenarios
+from tools.bench.scenarios import Endpoint
 
 
 def _call(client: Any, endpoint: Endpoint) -> Any:

@@ -72,6 +72,10 @@ RESULT_SCHEMA: dict[str, Any] = {
         "floor": {"type": "array", "items": _RUN},
         "endpoints": {"type": "array", "items": _RUN},
         "rate_limited": {"type": ["object", "null"]},
+        "scale_out": {
+            "type": "object",
+            "properties": {"rows": {"type": "array", "items": _RUN}, "ratio": _NUMBER_OR_NULL},
+        },
         "scaling": {"type": "object"},
         "targets": {
             "type": "array",
@@ -137,6 +141,36 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         targets.append(
             _target(f"{name} throughput / floor", ">= 0.75", ratio, None if ratio is None else ratio >= 0.75)
         )
+    jwt_run = _run(runs, "order-sign-jwt")
+    ratio = jwt_run.get("ratio_to_floor") if jwt_run and jwt_run.get("paired_with") == "floor-jwt" else None
+    targets.append(
+        _target(
+            "order-sign with JWT throughput / JWT floor",
+            ">= 0.75",
+            ratio,
+            None if ratio is None else ratio >= 0.75,
+        )
+    )
+    jwt_rate = (jwt_run or {}).get("rate_limited") or {}
+    jwt_p99 = jwt_rate.get("p99_ms") if jwt_rate.get("status") == "measured" else None
+    targets.append(
+        _target(
+            "order-sign with JWT p99 at half its maximum rate (ms)",
+            "< 25",
+            jwt_p99,
+            None if jwt_p99 is None else jwt_p99 < 25,
+        )
+    )
+    scale = results.get("scale_out") or {}
+    spread = scale.get("ratio")
+    targets.append(
+        _target(
+            "nginx + 2 instances + PostgreSQL / one instance, same workers (throughput)",
+            ">= 0.8",
+            spread,
+            None if spread is None else spread >= 0.8,
+        )
+    )
     rate = results.get("rate_limited") or {}
     p99 = rate.get("p99_ms") if rate.get("status") == "measured" else None
     targets.append(
@@ -187,7 +221,7 @@ def table(results: dict[str, Any]) -> str:
         f"{'p99 ms':>8} "
         f"{'peak RSS':>9}  note"
     ]
-    for run in [*results["floor"], *results["endpoints"]]:
+    for run in [*results["floor"], *results["endpoints"], *(results.get("scale_out") or {}).get("rows", [])]:
         if run["status"] != "measured":
             lines.append(
                 f"{run['name']:<22} {'-':>8} {'-':>8} {'-':>8} {'-':>8} {'-':>9}  "
@@ -201,6 +235,21 @@ def table(results: dict[str, Any]) -> str:
             f"{_fmt(run['p50_ms'], '.2f'):>8} {_fmt(run['p99_ms'], '.2f'):>8} "
             f"{_fmt(run.get('peak_worker_rss_mb'), '.0f'):>6} MB  {run.get('note', '')}"
         )
+    jwt_rate = next(
+        (r.get("rate_limited") for r in results["endpoints"] if r["name"] == "order-sign-jwt"), None
+    )
+    if jwt_rate and jwt_rate.get("status") == "measured":
+        rate, p50, p99 = (
+            _fmt(jwt_rate.get(k), f)
+            for k, f in (("target_rate", ".0f"), ("p50_ms", ".2f"), ("p99_ms", ".2f"))
+        )
+        lines.append(
+            f"order-sign-jwt at {rate} req/s (half of max, open loop, a fresh token each): "
+            f"p50 {p50} ms, p99 {p99} ms"
+        )
+    scale = results.get("scale_out")
+    if scale and scale.get("problem"):
+        lines.append(f"scale-out rows not measured: {scale['problem']}")
     check = results.get("loadgen_check")
     if check and check["floor"]["status"] == "measured":
         lines.append(
@@ -245,7 +294,8 @@ def table(results: dict[str, Any]) -> str:
     lines.append(
         "x floor = median over runs of endpoint req/s / req/s of the floor run just before it; "
         "CPU ms = server CPU per request (all workers); cpu x = floor CPU ms / endpoint CPU ms, "
-        "the throughput ratio a server with the cores to itself would show"
+        "the throughput ratio a server with the cores to itself would show; order-sign-jwt is paired "
+        "with floor-jwt (the same token check in bare Flask), so its x floor and cpu x are to floor-jwt"
     )
     lines.append("targets:")
     for target in results["targets"]:

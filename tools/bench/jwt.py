@@ -1,14 +1,14 @@
-"""The order-sign call with JWT authentication on: an extra measured line, not part of the floor target.
+"""The order-sign call with JWT authentication on, as a real EHR always calls it.
 
-Issue 7 compares the hook in development mode (no token) with the floor. A production deployment
-verifies a CDS Hooks client JWT on every call: an ES384 signature (about 0.6 ms by itself) plus a
-synchronous, fsync'd claim of the token's `jti` in the shared replay store. Users ask what that
-costs, so the benchmark measures it on a second server configured the way production is
-(`require_jwt = true`, one trusted issuer with a JWKS file) and reports it as its own row.
+A production deployment verifies a CDS Hooks client JWT on every call: an ES384 signature (about
+0.6 ms by itself) plus a claim of the token's `jti` in the shared replay store. The benchmark
+measures it on a second server configured the way production is (`require_jwt = true`, one trusted
+issuer with a JWKS file), each run paired with the JWT floor (tools/bench/floor.py: bare Flask
+verifying the same token with the same library and key), and reports the ratio to that floor.
 
 Every request must carry a fresh token: a reused `jti` is a replay and is refused with 401. The
 tokens are minted before the run (one per request the run can send) and wrk rotates through them
-(plugin/bench/wrk.py); the built-in Python load generator sends one fixed request, so this row
+(tools/bench/wrk.py); the built-in Python load generator sends one fixed request, so this row
 needs wrk.
 """
 
@@ -60,13 +60,24 @@ class BenchIssuer:
         ]
 
 
-def write_jwt_config(path: Path, work_dir: Path, extra_paths: list[Path], issuer: BenchIssuer) -> Path:
-    """A fresh server configuration (its own database) with JWT required and `issuer` trusted."""
-    from plugin.bench.servers import write_config
+def write_jwt_config(
+    path: Path,
+    work_dir: Path,
+    extra_paths: list[Path],
+    issuer: BenchIssuer,
+    *,
+    storage_url: str | None = None,
+    public_base_url: str | None = None,
+) -> Path:
+    """A fresh server configuration (its own database, or `storage_url`) with JWT required and
+    `issuer` trusted; `public_base_url` when the tokens name a proxy's URL (the scale-out rows)."""
+    from tools.bench.servers import write_config
 
     jwks_file = path.parent / f"{path.stem}-jwks.json"
     jwks_file.write_text(json.dumps(issuer.jwks()))
-    text = write_config(path, work_dir, extra_paths).read_text()
+    text = write_config(path, work_dir, extra_paths, storage_url).read_text()
+    if public_base_url:
+        text += f'[server]\npublic_base_url = "{public_base_url}"\n'
     text += (
         "[security]\nrequire_jwt = true\n"
         "[[security.issuers]]\n"

@@ -7,16 +7,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from plugin.bench import procs
-from plugin.bench.settings import Settings
+from tools.bench import procs
+from tools.bench.settings import Settings
 
 
-def write_config(path: Path, work_dir: Path, extra_paths: list[Path]) -> Path:
+def write_config(path: Path, work_dir: Path, extra_paths: list[Path], storage_url: str | None = None) -> Path:
     # A fresh database next to the config file (a temporary folder) for every run: a database left
     # by an older version of the schema must not turn every write into a logged error.
     lines = [
         "[storage]",
-        f'url = "sqlite:///{(path.parent / (path.stem + "-feedback.db")).as_posix()}"',
+        f'url = "{storage_url or "sqlite:///" + (path.parent / (path.stem + "-feedback.db")).as_posix()}"',
         "[content]",
         "paths = [" + ", ".join(f'"{p.as_posix()}"' for p in extra_paths) + "]",
     ]
@@ -51,7 +51,7 @@ def no_preload_server(settings: Settings, config: Path) -> procs.Server:
         argv=[
             sys.executable,
             "-m",
-            "plugin.bench.variant",
+            "tools.bench.variant",
             "--port",
             str(port),
             "--workers",
@@ -65,18 +65,23 @@ def no_preload_server(settings: Settings, config: Path) -> procs.Server:
     )
 
 
-def floor_server(settings: Settings) -> procs.Server:
+def floor_server(
+    settings: Settings, jwks_file: Path | None = None, issuer: str | None = None
+) -> procs.Server:
+    """The floor server; with `jwks_file` and `issuer` its /floor-jwt accepts that issuer's tokens."""
     port = procs.free_port()
+    jwt_args = ["--jwks", str(jwks_file), "--issuer", issuer] if jwks_file and issuer else []
     return procs.Server(
         name="floor",
         argv=[
             sys.executable,
             "-m",
-            "plugin.bench.floor",
+            "tools.bench.floor",
             "--port",
             str(port),
             "--workers",
             str(settings.workers),
+            *jwt_args,
         ],
         port=port,
         log_path=settings.work_dir / "floor.log",

@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugin.bench import scenarios
-from plugin.bench.wrk import wrk_path
 from plugin.config import PROJECT_ROOT
+from tools.bench import scenarios
+from tools.bench.wrk import wrk_path
 
-CONTENT_VERSION = "v1"  # bump when plugin/bench/content.py changes what it generates
+CONTENT_VERSION = "v1"  # bump when tools/bench/content.py changes what it generates
 SIZES = [1_000, 10_000, 100_000]
 PREFETCH_CONDITIONS = [1, 10, 100, 500]
 
@@ -24,6 +24,7 @@ class Settings:
     workers: int = 2
     load_generator: str = "auto"  # auto | wrk | python
     scaling: bool = True
+    scale_out: bool = False  # nginx + 2 instances on PostgreSQL vs one instance (needs nginx, postgresql)
     scaling_duration: float = 3.0
     startup_runs: int = 3
     repeat: int = 3  # runs per endpoint (each paired with a floor run); medians are reported

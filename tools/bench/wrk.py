@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from plugin.bench.loadgen import LoadResult
+from tools.bench.loadgen import LoadResult
 
 MARKER = "CPTBENCH "
 

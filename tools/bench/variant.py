@@ -1,6 +1,6 @@
-"""The product under gunicorn with one setting changed, for comparisons (`python -m plugin.bench.variant`).
+"""The product under gunicorn with one setting changed, for comparisons (`python -m tools.bench.variant`).
 
-    python -m plugin.bench.variant --port 18401 --workers 2 --config bench.toml --no-preload
+    python -m tools.bench.variant --port 18401 --workers 2 --config bench.toml --no-preload
 
 Only the benchmark uses it (memory without preload); the product is served by `cpt-plugin serve`.
 """
@@ -16,7 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from plugin.app import create_app
     from plugin.serving import run_gunicorn
 
-    parser = argparse.ArgumentParser(prog="python -m plugin.bench.variant")
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.variant")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)

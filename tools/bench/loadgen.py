@@ -153,15 +153,19 @@ def _response_complete(conn: _Conn, eof: bool) -> bool:
 def _open_client(
     host: str,
     port: int,
-    request: bytes,
+    request: bytes | list[bytes],
     start_at: float,
     duration: float,
     rate: float,
     max_in_flight: int,
     result_pipe: Any,
 ) -> None:
-    """Open loop in one process: request k is due at start + k / rate; latency counts from then."""
+    """Open loop in one process: request k is due at start + k / rate; latency counts from then.
+
+    `request` may be a list: request k sends the k-th of them (each a fresh token, say), in turn."""
     sel = selectors.DefaultSelector()
+    pool = [request] if isinstance(request, bytes) else request
+    issued = 0
     latencies = array("d")
     statuses: dict[int, int] = {}
     errors = 0
@@ -173,9 +177,10 @@ def _open_client(
     interval = 1.0 / rate
 
     def begin(conn: _Conn, due: float) -> None:
-        nonlocal errors
+        nonlocal errors, issued
         conn.started = due
-        conn.out = memoryview(request)
+        conn.out = memoryview(pool[issued % len(pool)])
+        issued += 1
         conn.buf.clear()
         conn.header_len = -1
         if conn.sock is None:
@@ -315,26 +320,31 @@ def _closed_client(
 def run_load(
     host: str,
     port: int,
-    request: bytes,
+    request: bytes | list[bytes],
     duration: float,
     connections: int = 8,
     processes: int = 2,
     rate: float | None = None,
     max_in_flight: int = 256,
 ) -> LoadResult:
-    """Closed loop with `connections` (rate None) or open loop at `rate` requests per second."""
+    """Closed loop with `connections` (rate None) or open loop at `rate` requests per second.
+
+    A list of requests (open loop only) is shared out between the processes, each sent once in turn."""
+    if not isinstance(request, bytes) and rate is None:
+        raise ValueError("a list of requests needs an open-loop run (a rate)")
     ctx = multiprocessing.get_context("spawn")
     processes = connections if rate is None else max(1, processes)
     start_at = time.monotonic() + 0.5 + 0.05 * processes  # after every process has started
     workers = []
-    for _ in range(processes):
+    for index in range(processes):
+        share = request if isinstance(request, bytes) else request[index::processes]
         receiver, sender = ctx.Pipe(duplex=False)
         if rate is None:
             target: Any = _closed_client
-            args: tuple[Any, ...] = (host, port, request, start_at, duration, sender)
+            args: tuple[Any, ...] = (host, port, share, start_at, duration, sender)
         else:
             target = _open_client
-            args = (host, port, request, start_at, duration, rate / processes, max_in_flight, sender)
+            args = (host, port, share, start_at, duration, rate / processes, max_in_flight, sender)
         proc = ctx.Process(target=target, args=args, daemon=True)
         proc.start()
         sender.close()
