@@ -92,8 +92,8 @@ DEFAULTS: dict[str, Any] = {
         "today": None,
     },
     "terminology": {
-        # Largest unpaged $expand; more is a too-costly OperationOutcome. None = the terminology API's
-        # own default (plugin/terminology/expansion.py DEFAULT_LIMIT); X-TOO-COSTLY-THRESHOLD may lower it.
+        # Largest unpaged $expand; more is a too-costly OperationOutcome. None = the terminology API's own
+        # default (plugin/terminology/expand/paging.py DEFAULT_LIMIT); X-TOO-COSTLY-THRESHOLD may lower it.
         "expansion_limit": None,
         # FHIR NPM packages only /fhir (R4) or only /fhir/r5 sees, e.g. hl7.fhir.r4.core / r5.core.
         "r4_packages": [],

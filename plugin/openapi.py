@@ -8,7 +8,7 @@ document cannot promise more or less than the server takes:
   with the JSON Schema of its hook and each feedback with the feedback schema, exactly the schemas
   the service validates with (cds_hooks/schemas, as OpenAPI 3.1 components);
 - terminology operations: the type of every query parameter and a `Parameters` body schema per
-  operation, from the operation's declared parameters (plugin/terminology/parameters.py).
+  operation, from the operation's declared parameters (plugin/terminology/model/parameters.py).
 
 Tests check that every route of the app is documented with its methods, every documented method
 answers, and that requests generated from the document as valid are mostly accepted.

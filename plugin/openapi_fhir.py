@@ -1,5 +1,5 @@
 """What the terminology operations accept, written into the OpenAPI document from the code that
-accepts it: each operation's declared parameters (plugin/terminology/parameters.py `OPERATIONS`).
+accepts it: each operation's declared parameters (plugin/terminology/model/parameters.py `OPERATIONS`).
 
 - every query parameter an operation declares gets the type the server coerces it to (a boolean is
   `true`/`false`, an integer digits, a date a FHIR date, `system-version` and its kin `system|version`,
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.terminology.parameters import OPERATIONS, Param
+from plugin.terminology.model.parameters import OPERATIONS, Param
 
-# The terminology blueprint's accepted `_format` values (plugin/terminology/blueprint.py).
+# The terminology blueprint's accepted `_format` values (plugin/terminology/http.py).
 FORMATS = ["json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"]
 _OPERATION_KEYS = {
     ("CodeSystem", "$lookup"): "lookup",
