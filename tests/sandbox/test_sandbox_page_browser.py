@@ -133,3 +133,23 @@ def test_page__markdown_detail__escaped_then_rendered(browser: Any, live_server:
         assert "<a" not in unsafe
     finally:
         page.close()
+
+
+def test_page__age_card_links_to_the_code_pages_and_they_open(browser: Any, live_server: Any) -> None:
+    """The card of a 33952 order links to /codes/33952 (and its counterpart's page); the links open."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        card = pick_under_6_and_sign(page, live_server.url)
+        hrefs = [a.get_attribute("href") or "" for a in card.query_selector_all("a")]
+        wanted = [f"{live_server.url}/codes/33952", f"{live_server.url}/codes/33951"]
+        assert all(url in hrefs for url in wanted), hrefs
+        for url in wanted:
+            opened = browser.new_page()
+            try:
+                response = opened.goto(url)
+                assert response is not None and response.status == 200
+                assert opened.inner_text("h1") == "CPT " + url.rsplit("/", 1)[1]
+            finally:
+                opened.close()
+    finally:
+        page.close()
