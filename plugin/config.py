@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
         # Extra folders of FHIR JSON and FHIR NPM package tarballs (e.g. a site's licensed CPT release).
         "paths": [],
         "packages": [],
+        # ICD-10-CM tabular XML served as http://hl7.org/fhir/sid/icd-10-cm: "bundled" (the release the
+        # simple-icd-10-cm package ships), a file path (a newer CDC tabular), or "" for none.
+        "icd10cm": "bundled",
     },
     "security": {
         "require_jwt": False,
@@ -311,6 +314,7 @@ def validate_settings(settings: dict[str, Any]) -> None:
     _check_type("content.cds_hooks", content["cds_hooks"], str, "a folder path")
     _string_list("content.paths", content["paths"])
     _string_list("content.packages", content["packages"])
+    _check_type("content.icd10cm", content["icd10cm"], str, '"bundled", a file path, or ""')
 
     security = settings["security"]
     _check_type("security.require_jwt", security["require_jwt"], bool, "true or false")

@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
     folders += [resolve_path(settings, p) for p in content.get("paths", [])]
     packages = [resolve_path(settings, p) for p in content.get("packages", [])]
     shared = load_registry(folders, packages)
+    _add_icd10cm(settings, shared)
     app.extensions[EXTENSION_KEY] = shared
     tx_settings = settings.get("terminology", {})
     endpoints: dict[str, Registry] = {}
@@ -43,6 +44,18 @@ def init_app(app: Flask) -> None:
     from plugin.terminology import blueprint
 
     blueprint.register(app)
+
+
+def _add_icd10cm(settings: dict, registry: Registry) -> None:
+    """Serve ICD-10-CM from the CDC tabular XML (plugin/content/icd10cm.py), unless configured off."""
+    choice = settings["content"].get("icd10cm", "")
+    if not choice:
+        return
+    from plugin.content.icd10cm import cached_tabular
+
+    path = None if choice == "bundled" else resolve_path(settings, choice)
+    resource, origin = cached_tabular(path)
+    registry.add(resource, origin)
 
 
 def get_registry(app: Flask | None = None, fhir_version: str | None = None) -> Registry:
