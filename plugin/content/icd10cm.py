@@ -31,9 +31,7 @@ PUBLISHER_URL = "https://www.cdc.gov/nchs/icd/icd-10-cm/files.html"
 DEFAULT_FILE = "icd10c-tabular-April-1-2026.xml"
 
 # Shared, never mutated: each concept's `property` list refers to these.
-_KIND = {
-    kind: {"code": "kind", "valueCode": kind} for kind in ("chapter", "block", "category", "code")
-}
+_KIND = {kind: {"code": "kind", "valueCode": kind} for kind in ("chapter", "block", "category", "code")}
 _BILLABLE = {flag: {"code": "billable", "valueBoolean": flag} for flag in (True, False)}
 _NOT_SELECTABLE = {"code": "notSelectable", "valueBoolean": True}
 _PROPS: dict[tuple[str, bool], list[dict[str, Any]]] = {}
@@ -236,8 +234,20 @@ def _edition(file_name: str, fiscal_year: str) -> str:
     """`2026` for the October release, `2026-04` for the April update (named in the CDC file name)."""
     lowered = file_name.lower()
     for number, month in enumerate(
-        ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-         "october", "november", "december"),
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
         start=1,
     ):
         if month in lowered and month != "october":
