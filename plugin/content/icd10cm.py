@@ -156,15 +156,16 @@ def _read(path: Path, where: str) -> tuple[str, list[dict[str, Any]]]:
     return version, chapters
 
 
-def load_tabular(path: Path | None = None) -> dict[str, Any]:
-    """The ICD-10-CM CodeSystem (FHIR R4 JSON) of one tabular XML file."""
+def load_tabular(path: Path | None = None, minimum: int = 50_000) -> dict[str, Any]:
+    """The ICD-10-CM CodeSystem (FHIR R4 JSON) of one tabular XML file. A release has ~98,000
+    concepts; fewer than `minimum` means a cut or partial file (an excerpt passes a lower one)."""
     path = path or bundled_tabular()
     where = str(path)
     version, chapters = _read(path, where)
     if not version.isdigit():
         raise TabularError(f"{where}: no fiscal-year <version> element")
     count = _count(chapters)
-    if not chapters or count < 1000:
+    if not chapters or count < minimum:
         raise TabularError(f"{where}: only {count} concepts: truncated or not the full tabular")
     edition = _edition(path.name, version)
     return {
