@@ -221,6 +221,11 @@ def cached_tabular(path: Path | None = None) -> tuple[dict[str, Any], str]:
     return found, str(path)
 
 
+def is_loaded(resource: dict[str, Any]) -> bool:
+    """Whether `resource` is a CodeSystem `cached_tabular` built (its tree is as this module writes it)."""
+    return any(resource is loaded for loaded in _LOADED.values())
+
+
 def _count(items: list[dict[str, Any]]) -> int:
     total = 0
     stack = list(items)

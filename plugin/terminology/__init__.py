@@ -51,8 +51,10 @@ def _add_icd10cm(settings: dict, registry: Registry) -> None:
     choice = settings["content"].get("icd10cm", "")
     if not choice:
         return
+    from plugin.content import icd10cm_view
     from plugin.content.icd10cm import cached_tabular
 
+    icd10cm_view.register()
     path = None if choice == "bundled" else resolve_path(settings, choice)
     resource, origin = cached_tabular(path)
     registry.add(resource, origin)

@@ -12,7 +12,7 @@ import contextlib
 from typing import Any
 
 from plugin.terminology import versioning
-from plugin.terminology.codesystem import CodeSystemView, is_lang_pack, primitive
+from plugin.terminology.codesystem import CodeSystemView, is_lang_pack, primitive, view_for
 from plugin.terminology.errors import TxError, tx_error
 from plugin.terminology.languages import LanguageError, parse_accept_language
 from plugin.terminology.options import TxOptions, VersionRule
@@ -127,7 +127,7 @@ class TxContext:
     def view(self, resource: dict[str, Any], supplements: list[dict[str, Any]]) -> CodeSystemView:
         key = ("cs-view", id(resource), tuple(id(s) for s in supplements))
         view = self.registry.cached(
-            key, [resource, *supplements], lambda: CodeSystemView(resource, supplements)
+            key, [resource, *supplements], lambda: view_for(resource, supplements)
         )
         for reference in self.required_supplements:
             if view.has_supplement(reference):
