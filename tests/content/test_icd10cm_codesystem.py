@@ -164,3 +164,28 @@ def test_every_indication_map_target_validates_against_the_code_system(fhir: str
             f"{fhir}/CodeSystem/$validate-code", params={"url": URL, "code": code}, timeout=60
         )
         assert parameters(answer.json())["result"] is True, code
+
+
+def test_the_lean_index_answers_as_the_generic_index_does() -> None:
+    from plugin.content.icd10cm_view import CompactView, compact_view
+    from plugin.terminology.codesystem import CodeSystemView
+
+    system = load_tabular(EXCERPT, minimum=1)
+    lean, full = CompactView(system), CodeSystemView(system)
+    assert compact_view(system) is None  # only resources this process loaded from a tabular
+    assert list(lean.concepts) == list(full.concepts) and lean.roots == full.roots
+    for code in full.concepts:
+        a, b = lean.locate(code), full.locate(code)
+        assert (a.display, a.parents, a.children, lean.is_abstract(a)) == (
+            b.display, b.parents, b.children, full.is_abstract(b)
+        )  # fmt: skip
+        assert lean.descendants(code) == full.descendants(code) and lean.ancestors(code) == full.ancestors(
+            code
+        )
+    assert lean.locate("j96.01") is lean.locate("J96.01") and lean.locate("J96.7") is None
+    for text in ("hypercapnia", "acute resp", "left eye", "J96.0"):
+        assert lean.text_index().search(text) == full.text_index().search(text), text
+    assert [c.code for c in lean.text_index().matching("hypoxia")] == [
+        c.code for c in full.text_index().matching("hypoxia")
+    ]
+    assert lean.used_property_codes() == full.used_property_codes()
