@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 URL = "http://hl7.org/fhir/sid/icd-10-cm"
 PUBLISHER_URL = "https://www.cdc.gov/nchs/icd/icd-10-cm/files.html"
@@ -101,59 +101,85 @@ def _finish(node: _Node, inherited: list[tuple[str, str]] | None, where: str, li
     return concept
 
 
-def _read(path: Path, where: str) -> tuple[str, list[dict[str, Any]]]:
-    """Stream the tabular: only names, descriptions, hierarchy and 7th characters are kept."""
-    version = ""
-    stack: list[_Node] = []
-    sevens: list[list[tuple[str, str]] | None] = []  # the 7th characters in force at each diag level
-    chapters: list[dict[str, Any]] = []
-    seven_def: list[tuple[str, str]] | None = None
-    root: ET.Element | None = None
-    try:
-        for event, element in ET.iterparse(path, events=("start", "end")):
-            tag = element.tag
-            if event == "start":
-                if root is None:
-                    root = element
-                    if tag != "ICD10CM.tabular":
-                        raise TabularError(f"{where}: root element is {tag!r}, not ICD10CM.tabular")
-                if tag in ("chapter", "section", "diag"):
-                    stack.append(_Node(tag, element.get("id", "") if tag == "section" else ""))
-                    if tag == "diag":
-                        sevens.append(None)
-                elif tag == "sevenChrDef":
-                    seven_def = []
-                continue
+class _Reader:
+    """expat callbacks: only names, descriptions, hierarchy and 7th characters are kept (no element
+    tree is built, so the 10 MB file is read in one pass with little memory)."""
+
+    TEXT = frozenset({"version", "name", "desc", "extension"})
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.parser = expat.ParserCreate()
+        self.parser.buffer_text = True
+        self.parser.StartElementHandler = self.start
+        self.parser.EndElementHandler = self.end
+        self.parser.CharacterDataHandler = self.text
+        self.version = ""
+        self.depth = 0
+        self.stack: list[_Node] = []
+        self.sevens: list[list[tuple[str, str]] | None] = []  # 7th characters defined at each diag
+        self.chapters: list[dict[str, Any]] = []
+        self.seven_def: list[tuple[str, str]] | None = None
+        self.char = ""
+        self.buffer: list[str] | None = None
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.depth == 1 and tag != "ICD10CM.tabular":
+            raise TabularError(f"{self.where}: root element is {tag!r}, not ICD10CM.tabular")
+        if tag in ("chapter", "section", "diag"):
+            self.stack.append(_Node(tag, attrs.get("id", "") if tag == "section" else ""))
+            if tag == "diag":
+                self.sevens.append(None)
+        elif tag == "sevenChrDef":
+            self.seven_def = []
+        elif tag in self.TEXT:
+            self.buffer = []
+            if tag == "extension":
+                self.char = attrs.get("char", "")
+
+    def text(self, data: str) -> None:
+        if self.buffer is not None:
+            self.buffer.append(data)
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        stack = self.stack
+        if tag in self.TEXT:
+            value = "".join(self.buffer or ()).strip()
+            self.buffer = None
             if tag == "version" and not stack:
-                version = (element.text or "").strip()
+                self.version = value
             elif tag == "name" and stack and not stack[-1].name:
-                stack[-1].name = sys.intern((element.text or "").strip())
+                stack[-1].name = sys.intern(value)
             elif tag == "desc" and stack and not stack[-1].desc:
-                stack[-1].desc = (element.text or "").strip()
-            elif tag == "extension" and seven_def is not None:
-                seven_def.append((element.get("char", ""), (element.text or "").strip()))
-            elif tag == "sevenChrDef" and stack:
-                stack[-1].seven = seven_def
-                sevens[-1] = seven_def
-                seven_def = None
-            elif tag in ("chapter", "section", "diag"):
-                node = stack.pop()
-                inherited = None
-                if tag == "diag":
-                    sevens.pop()
-                    inherited = next((s for s in reversed(sevens) if s), None)
-                concept = _finish(node, inherited, where, 0)
-                (stack[-1].children if stack else chapters).append(concept)
-                element.clear()
-                if tag == "chapter" and root is not None:
-                    root.clear()  # drop the finished chapter's (cleared) elements too
-            elif not stack or tag not in ("note", "extension"):
-                element.clear()
-    except ET.ParseError as exc:
+                stack[-1].desc = value
+            elif tag == "extension" and self.seven_def is not None:
+                self.seven_def.append((self.char, value))
+        elif tag == "sevenChrDef" and stack:
+            stack[-1].seven = self.seven_def
+            self.sevens[-1] = self.seven_def
+            self.seven_def = None
+        elif tag in ("chapter", "section", "diag"):
+            node = stack.pop()
+            inherited = None
+            if tag == "diag":
+                self.sevens.pop()
+                inherited = next((s for s in reversed(self.sevens) if s), None)
+            concept = _finish(node, inherited, self.where, self.parser.CurrentLineNumber)
+            (stack[-1].children if stack else self.chapters).append(concept)
+
+
+def _read(path: Path, where: str) -> tuple[str, list[dict[str, Any]]]:
+    reader = _Reader(where)
+    try:
+        with path.open("rb") as handle:
+            reader.parser.ParseFile(handle)
+    except expat.ExpatError as exc:
         raise TabularError(f"{where}: not well-formed XML (truncated?): {exc}") from exc
     except OSError as exc:
         raise TabularError(f"{where}: cannot read: {exc}") from exc
-    return version, chapters
+    return reader.version, reader.chapters
 
 
 def load_tabular(path: Path | None = None, minimum: int = 50_000) -> dict[str, Any]:
