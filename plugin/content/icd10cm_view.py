@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from plugin.content.icd10cm import is_loaded
+from plugin.content.icd10cm import is_loaded, no_gc
 from plugin.terminology.codesystem import VIEW_FACTORIES, CodeSystemView, Concept
 from plugin.terminology.textsearch import TextIndex, words
 
@@ -78,15 +78,16 @@ class CompactView(CodeSystemView):
         parent: dict[str, str] = {}
         used: set[str] = set()
         stack: list[tuple[dict[str, Any], str | None]] = [(c, None) for c in reversed(resource["concept"])]
-        while stack:  # depth first, in the resource's order
-            item, above = stack.pop()
-            code = item["code"]
-            raw[code] = item
-            if above is not None:
-                parent[code] = above
-            for prop in item.get("property") or ():
-                used.add(prop["code"])
-            stack.extend((child, code) for child in reversed(item.get("concept") or ()))
+        with no_gc():
+            while stack:  # depth first, in the resource's order
+                item, above = stack.pop()
+                code = item["code"]
+                raw[code] = item
+                if above is not None:
+                    parent[code] = above
+                for prop in item.get("property") or ():
+                    used.add(prop["code"])
+                stack.extend((child, code) for child in reversed(item.get("concept") or ()))
         self.concepts = _LazyConcepts(self, raw, parent)  # type: ignore[assignment]
         self.roots = [c["code"] for c in resource["concept"]]
         self._folded = None
@@ -107,9 +108,10 @@ class CompactView(CodeSystemView):
             codes = list(self.concepts)
             postings: dict[str, list[int]] = {}
             raw = self.concepts._raw  # type: ignore[attr-defined]
-            for ordinal, code in enumerate(codes):
-                for word in set(words(raw[code].get("display") or "")):
-                    postings.setdefault(word, []).append(ordinal)
+            with no_gc():
+                for ordinal, code in enumerate(codes):
+                    for word in set(words(raw[code].get("display") or "")):
+                        postings.setdefault(word, []).append(ordinal)
             index = TextIndex.__new__(TextIndex)
             index.concepts = _LazyList(self.concepts, codes)  # type: ignore[assignment]
             index.codes = codes
