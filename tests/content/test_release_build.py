@@ -174,3 +174,20 @@ def test_a_renamed_table_replaces_the_older_file_with_its_id(releases: Path, fac
     assert main(["content", "build", str(releases), "--facts", str(facts)]) == 0
     assert not (facts / "mue-practitioner-2024-07-01.json").exists()
     assert (facts / "ncci-mue.json").read_bytes() == (FACTS / "ncci-mue.json").read_bytes()
+
+
+def test_cards_citing_a_table_name_its_release() -> None:
+    # How the CDS rules cite a facts table (plugin/cds_hooks/tables.py): the label carries the stamp.
+    from plugin.cds_hooks.tables import dated_label, load_tables
+
+    tables = load_tables(FACTS)
+    built = [t for t in FILE_NAMES if t in tables.files]
+    labels = {table_id: [dated_label(s) for s in tables.source_of(table_id)] for table_id in built}
+    assert labels["ncci-ptp-practitioner"] == [
+        "CMS NCCI PTP edits, practitioner (NCCI PTP 2024-Q3) (as of 2024-07-01)"
+    ]
+    assert labels["ncci-mue"] == ["CMS NCCI MUE, practitioner (NCCI MUE 2024-Q3) (as of 2024-07-01)"]
+    assert tables.files["ncci-add-on-codes"]["release"]["stamp"] == "NCCI AOC 2024-Q2"
+    assert tables.mue["33952"]["mue"] == 1 and tables.add_ons["33987"]["primaries"] == [
+        "33953", "33954", "33955", "33956"
+    ]  # fmt: skip
