@@ -10,10 +10,11 @@ from pathlib import Path
 
 from flask import Flask
 
+from plugin.cds_hooks import binders
 from plugin.cds_hooks.blueprint import EXTENSION_KEY, bp, get_cds
+from plugin.cds_hooks.engine import load_rules
 from plugin.cds_hooks.hook_endpoint import HookEndpoint
 from plugin.cds_hooks.pipeline import CdsHooks
-from plugin.cds_hooks.rules import load_rules
 from plugin.cds_hooks.schemas import load_schemas
 from plugin.cds_hooks.services import load_services
 from plugin.cds_hooks.tables import load_tables
@@ -28,7 +29,7 @@ def load_cds(folder: Path, app: Flask) -> CdsHooks:
     catalog = load_services(folder / "services.json", schemas)
     tables = load_tables(folder / "facts")
     rule_schema = schemas.validator("rule.schema.json").schema
-    rules = load_rules(folder / "rules", rule_schema, tables, get_registry(app))
+    rules = load_rules(folder / "rules", rule_schema, tables, get_registry(app), binders.registry())
     return CdsHooks(schemas, catalog, tables, rules)
 
 

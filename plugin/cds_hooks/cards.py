@@ -4,27 +4,22 @@ Every card names its rule (extension org.cpt-plugin.rule, and the closing line o
 rule's sources and as-of dates), carries a topic Coding, and says which order it concerns when the
 request holds several (in words, and in CRD's davinci-crd.associated-resource extension).
 
-What a rule's card or action holds that no request changes (indicator, override reasons, links and
-source with constant text, topic Coding, the sources line, the system action's per-payer values) is
-built once when the rule loads (compile_card, compile_action); only the parts that read the binding
-are rendered per request. Those constant parts are shared between responses, which are only read
-(serialised) after they are built.
+A rule's card and action were compiled when the rule loaded (engine/cardplan.py: contract.CardPlan,
+contract.CoveragePlan); here only the parts that read the binding are rendered, and a detail sentence
+is kept only when it holds for the binding. The constant parts are shared between responses, which
+are only read (serialised) after they are built.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from plugin.cds_hooks.conditions import Binding, Condition, Template, compile_template, placeholders
+from plugin.cds_hooks.contract import ActionPlan, Binding, CardPlan, Finding
 from plugin.cds_hooks.facts import Facts, Order
 from plugin.cds_hooks.fhir import CPT, as_list
 from plugin.cds_hooks.suggestions import COVERAGE_INFORMATION, recode, set_quantity
 from plugin.storage.keys import time_ordered
-
-if TYPE_CHECKING:
-    from plugin.cds_hooks.rules import Finding, Rule
 
 TOPIC_SYSTEM = "https://fhir.cpt-plugin.org/CodeSystem/cds-card-topic"
 OVERRIDE_SYSTEM = "https://fhir.cpt-plugin.org/CodeSystem/cds-override-reason"
@@ -118,138 +113,8 @@ def _known(text: str) -> str | None:
     return None if text in ("", "unknown") else text
 
 
-def _constant(text: str) -> str | None:
-    """The text itself when it has no placeholders (rendered once, at load), else None."""
-    return None if placeholders(text) else text
-
-
-# --- compiled once per rule ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActionPlan:
-    type: str
-    target: str
-    description: Template
-    code: Template | None = None
-    display: Template | None = None
-    previous_display: Template | None = None
-    quantity: Template | None = None
-
-
-@dataclass(frozen=True)
-class SuggestionPlan:
-    when: Condition
-    label: Template
-    is_recommended: tuple[Any, ...]  # (the rule's value,), or () when the rule gives none
-    actions: tuple[ActionPlan, ...]
-
-
-@dataclass(frozen=True)
-class LinkPlan:
-    label: Template
-    url: Template
-
-
-@dataclass(frozen=True)
-class CardPlan:
-    indicator: str
-    summary: Template  # already cut to the summary limit
-    detail: Template
-    sections: tuple[tuple[Condition, Template], ...]
-    closing: str  # "---" and the rule's sources line
-    source: dict[str, Any] | None  # the whole source object when nothing in it reads the binding
-    source_label: Template
-    source_url: Template | None
-    topic: dict[str, Any]
-    suggestions: tuple[SuggestionPlan, ...]
-    selection_behavior: str
-    override_reasons: list[dict[str, Any]] | None
-    links: tuple[LinkPlan, ...]
-    rule_ref: dict[str, Any]
-
-
-def _text(text: str) -> Template:
-    return compile_template(text)
-
-
-def _summary_template(text: str) -> Template:
-    constant = _constant(text)
-    if constant is not None:
-        summary = _summary(constant)
-        return lambda _b: summary
-    template = compile_template(text)
-    return lambda b: _summary(template(b))
-
-
-def _action_plan(template: dict[str, Any]) -> ActionPlan:
-    kind = template["type"]
-    plan = ActionPlan(kind, template.get("target", "order"), _text(template["description"]))
-    if kind == "recode":
-        return ActionPlan(
-            kind,
-            plan.target,
-            plan.description,
-            code=_text(template["code"]),
-            display=_text(template.get("display", "")),
-            previous_display=_text(template.get("previousDisplay", "")),
-        )
-    if kind == "delete":
-        return plan
-    return ActionPlan(kind, plan.target, plan.description, quantity=_text(str(template["quantity"])))
-
-
-def compile_card(rule: Rule) -> CardPlan:
-    """The card template of a rule, with everything that no request changes built now."""
-    template = rule.card or {}
-    topic = {"system": TOPIC_SYSTEM, "code": rule.topic, "display": TOPIC_DISPLAY[rule.topic]}
-    source_template = template.get("source", {})
-    first = rule.sources[0] if rule.sources else {}
-    label = source_template.get("label")
-    source_label = _text(label) if label is not None else _literal(first.get("label", rule.title))
-    url_template = source_template.get("url")
-    url = next((s["url"] for s in rule.sources if s.get("url")), None)
-    source_url = _text(url_template) if url_template is not None else (_literal(url) if url else None)
-    fixed = all(text is None or _constant(text) is not None for text in (label, url_template))
-    source = _source_dict(source_label({}), source_url({}) if source_url else None, topic) if fixed else None
-    suggestions = tuple(
-        SuggestionPlan(
-            when=s["_when"],
-            label=_text(s["label"]),
-            is_recommended=(s["isRecommended"],) if "isRecommended" in s else (),
-            actions=tuple(_action_plan(a) for a in s["actions"]),
-        )
-        for s in template.get("suggestions", [])
-    )
-    reasons = template.get("overrideReasons")
-    return CardPlan(
-        indicator=template["indicator"],
-        summary=_summary_template(template["summary"]),
-        detail=_text(template["detail"]),
-        sections=tuple((s["_when"], _text(s["text"])) for s in template.get("sections", [])),
-        closing="---\n" + rule.sources_text,
-        source=source,
-        source_label=source_label,
-        source_url=source_url,
-        topic=topic,
-        suggestions=suggestions,
-        selection_behavior=template.get("selectionBehavior", "at-most-one"),
-        override_reasons=[
-            {"code": r["code"], "system": OVERRIDE_SYSTEM, "display": r["display"]} for r in reasons
-        ]
-        if reasons
-        else None,
-        links=tuple(LinkPlan(_text(link["label"]), _text(link["url"])) for link in template.get("links", [])),
-        rule_ref={"id": rule.id, "version": rule.version},
-    )
-
-
-def _literal(text: str) -> Template:
-    """A literal text (a source label or url from the rule's sources): never read as a template."""
-    return lambda _b: text
-
-
-def _source_dict(label: str, url: str | None, topic: dict[str, Any]) -> dict[str, Any]:
+def source_dict(label: str, url: str | None, topic: dict[str, Any]) -> dict[str, Any]:
+    """A card's source: label, url when there is one, and the topic Coding."""
     source: dict[str, Any] = {"label": label}
     if url:
         source["url"] = url
@@ -300,17 +165,18 @@ def _source(plan: CardPlan, binding: Binding) -> dict[str, Any]:
     if plan.source is not None:
         return plan.source
     url = plan.source_url(binding) if plan.source_url is not None else None
-    return _source_dict(plan.source_label(binding), url, plan.topic)
+    return source_dict(plan.source_label(binding), url, plan.topic)
 
 
 def render_card(finding: Finding, facts: Facts) -> dict[str, Any]:
     rule, binding = finding.rule, finding.binding
-    plan: CardPlan = rule.card_plan
+    plan = rule.card_plan
+    assert plan is not None  # render_response renders only the findings of rules with a card
     orders = _orders(binding)
     parts = [plan.detail(binding)]
-    for when, text in plan.sections:
-        if when(binding):
-            parts.append(text(binding))
+    for sentence in plan.sentences:
+        if sentence.holds(binding):
+            parts.append(sentence.render(binding))  # noqa: PERF401 - reads better than extend(genexpr)
     if len(facts.orders) > 1 and orders:
         parts.append(
             "This card concerns "
@@ -356,35 +222,13 @@ def _sub(url: str, value_key: str, value: Any) -> dict[str, Any]:
     return {"url": url, value_key: value}
 
 
-@dataclass(frozen=True)
-class CoveragePlan:
-    description: Template
-    # Payer kind ("default" for any other) -> the parts between coverage and billingCode, and reason.
-    by_payer: dict[str, tuple[tuple[dict[str, Any], ...], dict[str, Any]]]
-
-
-def compile_action(rule: Rule) -> CoveragePlan:
-    """A rule's coverage-information system action, with each payer kind's fixed parts built now."""
-    action = rule.system_action or {}
-    by_payer = {}
-    for kind, values in action["byPayer"].items():
-        parts = [_sub("covered", "valueCode", values["covered"])]
-        if "pa-needed" in values:
-            parts.append(_sub("pa-needed", "valueCode", values["pa-needed"]))
-        parts += [_sub("doc-needed", "valueCode", v) for v in values.get("doc-needed", [])]
-        parts += [_sub("doc-purpose", "valueCode", v) for v in values.get("doc-purpose", [])]
-        reason = _sub("reason", "valueCodeableConcept", {"text": f"{values['reason']} {rule.sources_text}"})
-        by_payer[kind] = (tuple(parts), reason)
-    return CoveragePlan(_text(action["description"]), by_payer)
-
-
 def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
     """CRD coverage-information: the full order plus one ext-coverage-information, nothing else changed."""
     rule, binding = finding.rule, finding.binding
     order: Order | None = binding.get("_orders", {}).get("order")
-    if order is None or facts.payer is None or not facts.payer.coverage_ref or rule.system_action is None:
+    plan = rule.action_plan
+    if order is None or facts.payer is None or not facts.payer.coverage_ref or plan is None:
         return None
-    plan: CoveragePlan = rule.action_plan
     fixed, reason = plan.by_payer.get(facts.payer.kind or "", plan.by_payer["default"])
     parts = [
         {"url": "coverage", "valueReference": {"reference": facts.payer.coverage_ref}},
@@ -405,9 +249,9 @@ def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
 
 
 def render_response(findings: list[Finding], facts: Facts) -> dict[str, Any]:
-    cards = [render_card(f, facts) for f in findings if f.rule.card is not None]
+    cards = [render_card(f, facts) for f in findings if f.rule.card_plan is not None]
     cards.sort(key=lambda c: (c["indicator"] != "warning", _TOPIC_RANK[c["source"]["topic"]["code"]]))
-    actions = [a for a in (coverage_action(f, facts) for f in findings if f.rule.system_action) if a]
+    actions = [a for a in (coverage_action(f, facts) for f in findings if f.rule.action_plan) if a]
     response: dict[str, Any] = {"cards": cards}
     if actions:
         response["systemActions"] = actions

@@ -14,9 +14,9 @@ from flask import Flask, g
 from plugin import clock
 from plugin.cds_hooks import prefetch
 from plugin.cds_hooks.cards import render_response
+from plugin.cds_hooks.engine import RuleSet
 from plugin.cds_hooks.facts import Order, build_facts, build_orders
 from plugin.cds_hooks.fhir import as_list, reference_of, resources
-from plugin.cds_hooks.rules import RuleSet
 from plugin.cds_hooks.schemas import HOOK_SCHEMAS, Schemas
 from plugin.cds_hooks.services import Catalog, Service
 from plugin.cds_hooks.tables import Tables

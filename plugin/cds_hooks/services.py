@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin.cds_hooks.conditions import RuleError
+from plugin.cds_hooks.errors import RuleError
 from plugin.cds_hooks.schemas import HOOK_SCHEMAS, Schemas
 
 

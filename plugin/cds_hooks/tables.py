@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugin.cds_hooks.conditions import RuleError
+from plugin.cds_hooks.errors import RuleError
 
 
 @dataclass(frozen=True)

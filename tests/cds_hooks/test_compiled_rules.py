@@ -15,8 +15,9 @@ from flask import Flask
 
 from plugin.app import create_app
 from plugin.cds_hooks import cards
-from plugin.cds_hooks.conditions import RuleError, compile_condition, format_value, render
-from plugin.cds_hooks.request_binders import INDICATOR_HEADER, _indicator_table
+from plugin.cds_hooks.binders.payer import INDICATOR_HEADER, _indicator_table
+from plugin.cds_hooks.engine.conditions import RuleError, compile_condition
+from plugin.cds_hooks.engine.templates import format_value, render
 from plugin.dates import parse_fhir_date
 from tests.cds_hooks.conftest import cds_settings
 from tests.cds_hooks.stubs import ORDER_SIGN, cards_of, order_sign, service_request

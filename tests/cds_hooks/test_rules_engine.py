@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from plugin.app import create_app
-from plugin.cds_hooks.conditions import RuleError, compile_condition, render
+from plugin.cds_hooks.engine.conditions import RuleError, compile_condition
+from plugin.cds_hooks.engine.templates import render
 from plugin.cds_hooks.schemas import response_problems
 from plugin.config import PROJECT_ROOT
 from plugin.dates import DateRange, age_on, age_range, parse_fhir_date

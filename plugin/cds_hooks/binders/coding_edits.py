@@ -1,19 +1,20 @@
-"""Binders for NCCI edits among the draft orders: procedure-to-procedure pairs, add-ons, units (MUE)."""
+"""Binders for NCCI edits among the draft orders: procedure-to-procedure pairs (ptp), add-on codes
+without their primary (add-on), units over the medically unlikely edit (mue). The edit rows come
+from the NCCI facts tables; the binders only pair orders with them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from plugin.cds_hooks.binders import (
-    BINDERS,
+from plugin.cds_hooks.binders.common import (
     ORDER_FIELDS,
     REQUEST_FIELDS,
-    Binder,
-    Context,
-    _base,
-    _order_base,
+    base_binding,
+    fields_of,
+    order_binding,
 )
-from plugin.cds_hooks.conditions import Binding, fields_of
+from plugin.cds_hooks.contract import Binder, Binding, Context, Rule
 from plugin.cds_hooks.facts import Facts, Order
 
 
@@ -25,17 +26,17 @@ def or_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1]
 
 
-def prepare_ptp(params: dict[str, Any], ctx: Context, where: str) -> dict[str, str]:
+def prepare_ptp(params: Mapping[str, Any], ctx: Context, where: str) -> dict[str, str]:
     """What each PTP modifier indicator means."""
     return ctx.tables.files.get("ncci-ptp-practitioner", {}).get("modifierIndicators", {})
 
 
-def prepare_mue(params: dict[str, Any], ctx: Context, where: str) -> dict[str, str]:
+def prepare_mue(params: Mapping[str, Any], ctx: Context, where: str) -> dict[str, str]:
     """What each MUE adjudication indicator (MAI) means."""
     return ctx.tables.files.get("ncci-mue", {}).get("mai", {})
 
 
-def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+def bind_ptp(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     found: list[Binding] = []
     meanings: dict[str, str] = rule.prepared
     for first in facts.orders:
@@ -49,7 +50,7 @@ def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
                 continue
             indicator = row["modifierIndicator"]
             bypass = row.get("bypassModifiers", []) if indicator == "1" else []
-            binding = _base(facts, column1=first, column2=second)
+            binding = base_binding(facts, column1=first, column2=second)
             binding["edit"] = {
                 "column1": first.code,
                 "column2": second.code,
@@ -64,14 +65,14 @@ def bind_ptp(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     return found
 
 
-def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+def bind_add_on(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     found: list[Binding] = []
     for order in facts.in_scope:
         row = ctx.tables.add_ons.get(order.code)
         if row is None or not rule.triggered(order.code):
             continue
         others = sorted({o.code for o in facts.orders if o is not order})
-        binding = _order_base(facts, order)
+        binding = order_binding(facts, order)
         binding["addon"] = {
             "code": order.code,
             "primaries": row["primaries"],
@@ -84,7 +85,7 @@ def bind_add_on(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     return found
 
 
-def bind_mue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+def bind_mue(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     found: list[Binding] = []
     meanings: dict[str, str] = rule.prepared
     by_code: dict[str, list[Order]] = {}
@@ -100,7 +101,7 @@ def bind_mue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
                 break
         else:
             continue  # no order of the code is in scope
-        binding = _order_base(facts, orders[0])
+        binding = order_binding(facts, orders[0])
         if len(orders) > 1:
             # Every order of the code adds to the units, so the card concerns all of them.
             binding["_orders"].update({f"order{i}": o for i, o in enumerate(orders[1:], start=1)})
@@ -118,58 +119,51 @@ def bind_mue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     return found
 
 
-BINDERS.update(
-    {
-        "ptp": Binder(
-            "ptp",
-            fields_of(
+PTP = Binder(
+    "ptp",
+    fields_of(
+        [
+            ("column1", ORDER_FIELDS),
+            ("column2", ORDER_FIELDS),
+            ("request", REQUEST_FIELDS),
+            (
+                "edit",
                 [
-                    ("column1", ORDER_FIELDS),
-                    ("column2", ORDER_FIELDS),
-                    ("request", REQUEST_FIELDS),
-                    (
-                        "edit",
-                        [
-                            "column1",
-                            "column2",
-                            "modifier_indicator",
-                            "meaning",
-                            "rationale",
-                            "bypass",
-                            "bypass_text",
-                            "note",
-                        ],
-                    ),
-                ]
+                    "column1",
+                    "column2",
+                    "modifier_indicator",
+                    "meaning",
+                    "rationale",
+                    "bypass",
+                    "bypass_text",
+                    "note",
+                ],
             ),
-            bind_ptp,
-            prepare=prepare_ptp,
-        ),
-        "add-on": Binder(
-            "add-on",
-            fields_of(
-                [
-                    ("order", ORDER_FIELDS),
-                    ("request", REQUEST_FIELDS),
-                    ("addon", ["code", "primaries", "primaries_text", "has_primary", "others", "note"]),
-                ]
-            ),
-            bind_add_on,
-        ),
-        "mue": Binder(
-            "mue",
-            fields_of(
-                [
-                    ("order", ORDER_FIELDS),
-                    ("request", REQUEST_FIELDS),
-                    (
-                        "mue",
-                        ["code", "limit", "mai", "mai_meaning", "units", "orders", "refs", "order_count"],
-                    ),
-                ]
-            ),
-            bind_mue,
-            prepare=prepare_mue,
-        ),
-    }
+        ]
+    ),
+    bind_ptp,
+    prepare=prepare_ptp,
+)
+ADD_ON = Binder(
+    "add-on",
+    fields_of(
+        [
+            ("order", ORDER_FIELDS),
+            ("request", REQUEST_FIELDS),
+            ("addon", ["code", "primaries", "primaries_text", "has_primary", "others", "note"]),
+        ]
+    ),
+    bind_add_on,
+)
+MUE = Binder(
+    "mue",
+    fields_of(
+        [
+            ("order", ORDER_FIELDS),
+            ("request", REQUEST_FIELDS),
+            ("mue", ["code", "limit", "mai", "mai_meaning", "units", "orders", "refs", "order_count"]),
+        ]
+    ),
+    bind_mue,
+    prepare=prepare_mue,
 )

@@ -1,4 +1,4 @@
-"""The order-documentation binder: which elements the procedure note must carry, and which of them the
+"""order-documentation: which elements the procedure note must carry, and which of them the
 order context already shows (an order element, a prefetch resource, another draft order, the order's
 own words). The element table of each rule is built once, at load (prepare_documentation).
 """
@@ -6,12 +6,13 @@ own words). The element table of each rule is built once, at load (prepare_docum
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plugin.cds_hooks.binders import BINDERS, ORDER_FIELDS, REQUEST_FIELDS, Binder, Context, _order_base
-from plugin.cds_hooks.conditions import Binding, RuleError, fields_of
+from plugin.cds_hooks.binders.common import ORDER_FIELDS, REQUEST_FIELDS, fields_of, order_binding
+from plugin.cds_hooks.contract import Binder, Binding, Context, Rule
+from plugin.cds_hooks.errors import RuleError
 from plugin.cds_hooks.facts import Facts, Order
 from plugin.cds_hooks.fhir import as_list
 
@@ -119,7 +120,7 @@ class DocumentationElement:
     evidence: tuple[Evidence, ...]
 
 
-def prepare_documentation(params: dict[str, Any], ctx: Context, where: str) -> list[DocumentationElement]:
+def prepare_documentation(params: Mapping[str, Any], ctx: Context, where: str) -> list[DocumentationElement]:
     """The element table of an order-documentation rule, with displays and checks resolved once."""
     elements = params.get("elements")
     if not isinstance(elements, list) or not elements:
@@ -163,7 +164,7 @@ def _condition_hints(facts: Facts) -> list[str]:
     return hints
 
 
-def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+def bind_order_documentation(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     found: list[Binding] = []
     docs = ctx.documentation
     table: list[DocumentationElement] = rule.prepared
@@ -196,7 +197,7 @@ def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> list[Bind
                 "conditions": conditions,
                 "conditions_text": "; ".join(conditions) or "none",
             }
-        binding = _order_base(facts, order)
+        binding = order_binding(facts, order)
         binding["documentation"] = {
             "shown": shown,
             "missing": missing,
@@ -215,35 +216,31 @@ def bind_order_documentation(facts: Facts, ctx: Context, rule: Any) -> list[Bind
     return found
 
 
-BINDERS.update(
-    {
-        "order-documentation": Binder(
-            "order-documentation",
-            fields_of(
+ORDER_DOCUMENTATION = Binder(
+    "order-documentation",
+    fields_of(
+        [
+            ("order", ORDER_FIELDS),
+            ("request", REQUEST_FIELDS),
+            (
+                "documentation",
                 [
-                    ("order", ORDER_FIELDS),
-                    ("request", REQUEST_FIELDS),
-                    (
-                        "documentation",
-                        [
-                            "shown",
-                            "missing",
-                            "missing_text",
-                            "count_shown",
-                            "count_total",
-                            "table",
-                            "questionnaire",
-                            "questionnaire_url",
-                            "conditions",
-                            "conditions_text",
-                            "has_reason",
-                        ],
-                    ),
-                ]
+                    "shown",
+                    "missing",
+                    "missing_text",
+                    "count_shown",
+                    "count_total",
+                    "table",
+                    "questionnaire",
+                    "questionnaire_url",
+                    "conditions",
+                    "conditions_text",
+                    "has_reason",
+                ],
             ),
-            bind_order_documentation,
-            params=("elements",),
-            prepare=prepare_documentation,
-        ),
-    }
+        ]
+    ),
+    bind_order_documentation,
+    params=("elements",),
+    prepare=prepare_documentation,
 )

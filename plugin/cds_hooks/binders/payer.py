@@ -1,21 +1,22 @@
-"""Binders that look at the request as a whole: the payer on file, coverage information, prefetch gaps."""
+"""Payer binders: `coverage` (one binding per request: the payer on file, what is known of its policy,
+prior-authorization advice, the Medicare PFS indicator table of the family codes ordered) and
+`coverage-information` (one per family order, for the CRD coverage-information system action)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plugin.cds_hooks.binders import (
-    BINDERS,
+from plugin.cds_hooks.binders.common import (
     ORDER_FIELDS,
     REQUEST_FIELDS,
-    Binder,
-    Context,
-    _base,
-    _order_base,
+    base_binding,
     emergent_text,
+    fields_of,
+    order_binding,
 )
-from plugin.cds_hooks.conditions import Binding, fields_of
+from plugin.cds_hooks.contract import Binder, Binding, Context, Rule
 from plugin.cds_hooks.facts import Facts
 from plugin.cds_hooks.tables import dated_label
 
@@ -42,7 +43,7 @@ class PayerTable:
 _NO_POLICY: tuple[Any, Any, list[str]] = (None, None, [])
 
 
-def prepare_payer(params: dict[str, Any], ctx: Context, where: str) -> PayerTable:
+def prepare_payer(params: Mapping[str, Any], ctx: Context, where: str) -> PayerTable:
     payers = ctx.tables.files.get("payer-classification", {})
     policies = {
         kind: (
@@ -115,7 +116,7 @@ def _indicator_row(code: str, ctx: Context) -> str:
     return f"| {code} | " + " | ".join(cells) + " |"
 
 
-def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+def bind_coverage(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     found: list[Binding] = []
     orders = [o for o in facts.family_in_scope if rule.triggered(o.code)]
     if not orders:
@@ -123,7 +124,7 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     table: PayerTable = rule.prepared
     codes = sorted({o.code for o in orders}) if len(orders) > 1 else [orders[0].code]
     urgency = emergent_text(facts)
-    binding = _base(facts)
+    binding = base_binding(facts)
     binding["_orders"] = {f"order{i}": o for i, o in enumerate(orders)}
     binding["payer"] = _payer_view(facts, table)
     binding["orders"] = {"codes": codes, "labels": [o.label for o in orders]}
@@ -134,65 +135,45 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
     return found
 
 
-def bind_coverage_information(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
+def bind_coverage_information(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     found: list[Binding] = []
     if facts.payer is None:
         return found
     for order in facts.family_in_scope:
         if not rule.triggered(order.code) or order.ref is None:
             continue
-        binding = _order_base(facts, order)
+        binding = order_binding(facts, order)
         binding["payer"] = _payer_view(facts, rule.prepared)
         binding["urgency"] = emergent_text(facts, order)
         found.append(binding)
     return found
 
 
-def bind_prefetch_issue(facts: Facts, ctx: Context, rule: Any) -> list[Binding]:
-    found: list[Binding] = []
-    affects = rule.params.get("affects", {})
-    for key, reason in sorted(facts.prefetch_issues.items()):
-        binding = _base(facts)
-        binding["issue"] = {"key": key, "reason": reason, "affects": affects.get(key, "some advice")}
-        found.append(binding)
-    return found
-
-
-BINDERS.update(
-    {
-        "coverage": Binder(
-            "coverage",
-            fields_of(
-                [
-                    ("request", REQUEST_FIELDS),
-                    ("payer", PAYER_FIELDS),
-                    ("orders", ["codes", "labels"]),
-                    ("urgency", []),
-                    ("pa", ["label", "advice"]),
-                    ("indicators", ["table"]),
-                ]
-            ),
-            bind_coverage,
-            prepare=prepare_payer,
-        ),
-        "coverage-information": Binder(
-            "coverage-information",
-            fields_of(
-                [
-                    ("order", ORDER_FIELDS),
-                    ("request", REQUEST_FIELDS),
-                    ("payer", PAYER_FIELDS),
-                    ("urgency", []),
-                ]
-            ),
-            bind_coverage_information,
-            prepare=prepare_payer,
-        ),
-        "prefetch-issue": Binder(
-            "prefetch-issue",
-            fields_of([("request", REQUEST_FIELDS), ("issue", ["key", "reason", "affects"])]),
-            bind_prefetch_issue,
-            params=("affects",),
-        ),
-    }
+COVERAGE = Binder(
+    "coverage",
+    fields_of(
+        [
+            ("request", REQUEST_FIELDS),
+            ("payer", PAYER_FIELDS),
+            ("orders", ["codes", "labels"]),
+            ("urgency", []),
+            ("pa", ["label", "advice"]),
+            ("indicators", ["table"]),
+        ]
+    ),
+    bind_coverage,
+    prepare=prepare_payer,
+)
+COVERAGE_INFORMATION = Binder(
+    "coverage-information",
+    fields_of(
+        [
+            ("order", ORDER_FIELDS),
+            ("request", REQUEST_FIELDS),
+            ("payer", PAYER_FIELDS),
+            ("urgency", []),
+        ]
+    ),
+    bind_coverage_information,
+    prepare=prepare_payer,
 )
