@@ -15,6 +15,7 @@ from plugin.config import PROJECT_ROOT
 
 DEFAULT_FACTS = PROJECT_ROOT / "cds_hooks" / "facts"
 DEFAULT_FAMILY = PROJECT_ROOT / "fhir_bundles" / "valuesets" / "ecmo-ecls-family.json"
+DEFAULT_FRAGMENT = PROJECT_ROOT / "fhir_bundles" / "codesystems" / "cpt-ecmo-fragment.json"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument(
         "--family", type=Path, default=DEFAULT_FAMILY, help="ValueSet listing the family codes"
     )
+    build.add_argument(
+        "--cpt-fragment",
+        type=Path,
+        default=DEFAULT_FRAGMENT,
+        help="the CPT CodeSystem whose global-days and add-on properties follow the release",
+    )
     build.add_argument("--diff", action="store_true", help="print and write what changed (Markdown and JSON)")
     build.add_argument(
         "--report-dir", type=Path, default=Path("build"), help="where --diff writes content-diff.md/.json"
@@ -57,14 +64,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from plugin.content.releases import ReleaseError, read_release, release_files
-    from plugin.content.releases.build import FILE_NAMES, build, family_codes, render, write
+    from plugin.content.releases.build import FILE_NAMES, build, family_codes, render, write, write_json
     from plugin.content.releases.diff import current_tables, diff, markdown
+    from plugin.content.releases.fhir_updates import read_fragment, update_fragment
 
     try:
         tables = [read_release(path) for path in release_files(args.releases)]
         if not tables:
             raise ReleaseError(", ".join(map(str, args.releases)), None, "no release files found")
         built = build(tables, family_codes(args.family))
+        fragment, fhir_changes = update_fragment(read_fragment(args.cpt_fragment), built.tables)
     except ReleaseError as exc:
         print(f"cpt-plugin content build: {exc}; nothing written", file=sys.stderr)
         return 1
@@ -73,6 +82,7 @@ def run_build(args: argparse.Namespace) -> int:
     old = current_tables(args.facts)
     if args.diff:
         report = diff(old, built.tables)
+        report["fhir"] = {str(args.cpt_fragment.name): fhir_changes}
         text = markdown(report)
         print(text, end="")
         args.report_dir.mkdir(parents=True, exist_ok=True)
@@ -88,9 +98,16 @@ def run_build(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         for table_id in stale:
             print(f"{args.facts / FILE_NAMES[table_id]}: differs from the build of the releases given")
-        return 1 if stale else 0
+        for change in fhir_changes:
+            print(
+                f"{args.cpt_fragment}: {change['code']} {change['property']} would change to {change['to']}"
+            )
+        return 1 if stale or fhir_changes else 0
     for path in write(args.facts, built):
         print(f"wrote {path}")
+    if fhir_changes:
+        write_json(args.cpt_fragment, fragment)
+        print(f"wrote {args.cpt_fragment} ({len(fhir_changes)} properties changed)")
     return 0
 
 

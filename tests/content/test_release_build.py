@@ -191,3 +191,21 @@ def test_cards_citing_a_table_name_its_release() -> None:
     assert tables.mue["33952"]["mue"] == 1 and tables.add_ons["33987"]["primaries"] == [
         "33953", "33954", "33955", "33956"
     ]  # fmt: skip
+
+
+def test_the_release_sets_the_cpt_fragment_global_days_and_add_on(
+    releases: Path, facts: Path, tmp_path: Path
+) -> None:
+    fragment = tmp_path / "cpt-ecmo-fragment.json"
+    shutil.copy(ROOT / "fhir_bundles" / "codesystems" / "cpt-ecmo-fragment.json", fragment)
+    base = ["content", "build", str(releases), "--facts", str(facts), "--cpt-fragment", str(fragment)]
+    assert main([*base, "--check"]) == 0  # the published fragment agrees with the release
+    pprrvu = releases / "PPRRVU23_JAN.csv"
+    row = "33988,,,A,,15.00,4.23,NA,4.23,,3.37,22.60,22.60,0,{}"
+    pprrvu.write_text(pprrvu.read_text().replace(row.format("000"), row.format("090")))
+    reports = tmp_path / "r"
+    assert main([*base, "--diff", "--report-dir", str(reports)]) == 0
+    changed = json.loads((reports / "content-diff.json").read_text())["fhir"]["cpt-ecmo-fragment.json"]
+    assert changed == [{"code": "33988", "property": "global-days", "from": "000", "to": "090"}]
+    concept = next(c for c in json.loads(fragment.read_text())["concept"] if c["code"] == "33988")
+    assert {"code": "global-days", "valueString": "090"} in concept["property"]

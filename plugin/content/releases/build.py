@@ -298,6 +298,18 @@ def render(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """One JSON file, atomically, in the form the repository keeps (2-space indent, UTF-8)."""
+    handle, temp = tempfile.mkstemp(prefix=".building-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(render(data))
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
 def write(folder: Path, built: Built) -> list[Path]:
     """Write every built table atomically (temp file + rename), then remove an older file that held
     the same table id under another name, so the folder never has two tables with one id."""

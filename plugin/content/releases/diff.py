@@ -161,4 +161,9 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"- {code}: primaries added {added}, deleted {deleted}")
     if not report["addOn"]:
         lines.append("- no change")
+    for name, changes in report.get("fhir", {}).items():
+        lines += ["", f"## FHIR content: `{name}`", ""]
+        lines += [f"- {c['code']} {c['property']}: {c['from']} -> {c['to']}" for c in changes] or [
+            "- no change"
+        ]
     return "\n".join(lines) + "\n"
