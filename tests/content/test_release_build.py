@@ -59,7 +59,7 @@ def test_tables_carry_release_stamps_and_national_amounts() -> None:
     assert ptp["release"]["stamp"] == "NCCI PTP 2024-Q3" and ptp["asOf"] == "2024-07-01"
     assert mue["release"]["stamp"] == "NCCI MUE 2024-Q3"
     assert aoc["release"]["stamp"] == "NCCI AOC 2024-Q2"
-    assert pfs["release"]["stamp"].startswith("CMS PFS RVU 2023-A") and pfs["asOf"] == "2023-01-30"
+    assert pfs["release"]["stamp"] == "PFS RVU 2023-A" and pfs["asOf"] == "2023-01-30"
     # 12.48 total facility RVUs x 33.8872 = 422.92... rounded to cents; no office price (NA).
     assert pfs["codes"]["33952"]["nationalPayment"] == {
         "facility": "422.91",

@@ -67,7 +67,7 @@ def read_pprrvu(path: Path) -> Table:
     letter = MONTHS.get(month, month)
     release = Release(
         "pfs-rvu",
-        f"CMS PFS RVU {year}-{letter} ({year_month.group(2)} release)",
+        f"PFS RVU {year}-{letter}",
         released.isoformat(),
         path.name,
         PUBLISHER_URL,
