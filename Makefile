@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test test-deps lint fuzz bench validate clean
+.PHONY: run test test-deps lint fuzz bench validate package clean
+FPL := tools/fpl/node_modules/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,15 +27,21 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/cpt-plugin serve --host $(HOST) --port $(PORT)
 
-# test-deps comes first so a machine that cannot get Chromium or PostgreSQL stops before the pip install.
-test: test-deps $(VENV)/.installed-test
+# test-deps comes first so a machine that cannot get Chromium, PostgreSQL or Node.js stops before the pip install.
+test: test-deps $(FPL) $(VENV)/.installed-test
 	$(BIN)/ruff check plugin tests
 	$(BIN)/python -m pytest
 
-# Debian chromium and postgresql for the browser and storage tests: installed when missing (as root),
-# otherwise one line says what to install.
+# Debian chromium, postgresql and nodejs/npm for the browser, storage and package tests: installed when
+# missing (as root), otherwise one line says what to install.
 test-deps:
 	@bash tools/ensure-test-deps
+
+# fhir-package-loader (the loader SUSHI uses) for tests/package: the versions pinned in the committed
+# package-lock.json, installed into tools/fpl/node_modules (never globally).
+$(FPL): tools/fpl/package.json tools/fpl/package-lock.json | test-deps
+	npm ci --prefix tools/fpl --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Production-mode benchmark (docs/performance.md). wrk comes from Debian when we may install it;
 # otherwise the built-in Python load generator drives the servers. BENCH_ARGS passes options through.
@@ -56,5 +63,10 @@ lint: $(VENV)/.installed-test
 validate: $(VENV)/.installed
 	$(BIN)/cpt-plugin validate
 
+# The FHIR NPM package of the published content (docs/publish.md); OUT=dir to choose where.
+OUT ?= var/package
+package: $(VENV)/.installed
+	$(BIN)/cpt-plugin package --out $(OUT)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache var
+	rm -rf $(VENV) .pytest_cache .ruff_cache var tools/fpl/node_modules

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, request
-from markupsafe import escape
+from flask import Flask
 
-from plugin import cds_hooks, clock, errors, sandbox, security, storage, terminology
+from plugin import cds_hooks, clock, errors, pages, sandbox, security, storage, terminology
 from plugin.cds_hooks.blueprint import EXTENSION_KEY as CDS_EXTENSION_KEY
 from plugin.config import load_settings, sandbox_enabled
-from plugin.http import CollapseSlashes, json_response
-from plugin.version import __version__
+from plugin.http import CollapseSlashes
 
 
 def create_app(
@@ -42,16 +40,7 @@ def create_app(
     if sandbox_enabled(app.config["PLUGIN"]):
         links |= {"sandbox": "/sandbox", "sandbox_fhir": "/sandbox/fhir"}
     links["openapi"] = "/openapi.json"
-
-    @app.get("/")
-    def index() -> Any:
-        """What is served here: JSON for programs, a page of links for a browser."""
-        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
-            items = "".join(f'<li><a href="{escape(url)}">{escape(url)}</a></li>' for url in links.values())
-            return (
-                f"<!doctype html><title>cpt-plugin {__version__}</title>"
-                f"<h1>cpt-plugin {__version__}</h1><ul>{items}</ul>"
-            )
-        return json_response({"name": "cpt-plugin", "version": __version__, "links": links})
+    # The landing page at / (JSON index for programs) and the code pages under /codes.
+    pages.init_app(app, links)
 
     return app

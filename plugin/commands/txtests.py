@@ -83,6 +83,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="always send the setup as tx-resource, even if the server offers $cache-control",
     )
+    parser.add_argument(
+        "--ignore-location",
+        action="store_true",
+        help="leave OperationOutcome.issue.location out of the comparison (expected and actual)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="also list passing and skipped tests")
     parser.set_defaults(func=run)
 
@@ -110,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         cache_control=not args.no_cache_control,
         actual_dir=args.actual_dir,
         time_budget=args.time_budget,
+        ignore_location=args.ignore_location,
     )
 
     def show(result: TxResult) -> None:

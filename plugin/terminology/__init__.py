@@ -15,6 +15,13 @@ PREFORK_WARMUPS_KEY = "prefork_warmups"  # plugin.serving.WARMUPS_KEY (not impor
 # FHIR-version-specific packages (e.g. hl7.fhir.r4.core for /fhir, hl7.fhir.r5.core for /fhir/r5): each
 # endpoint sees its own on top of the shared registry, so a core code system answers in that version.
 ENDPOINT_PACKAGES = {"R4": "r4_packages", "R5": "r5_packages"}
+# The few FHIR core code systems and value sets the product and the terminology tests use, each
+# endpoint in its own FHIR version's content (provenance: data/core/README.md). Configured
+# packages load over them, so a full hl7.fhir.r4.core / r5.core replaces them.
+CORE_CONTENT = {
+    "R4": Path(__file__).with_name("data") / "core" / "r4",
+    "R5": Path(__file__).with_name("data") / "core" / "r5",
+}
 
 
 def init_app(app: Flask) -> None:
@@ -31,8 +38,9 @@ def init_app(app: Flask) -> None:
     tx_settings = settings.get("terminology", {})
     endpoints: dict[str, Registry] = {}
     for fhir_version, key in ENDPOINT_PACKAGES.items():
+        core = load_registry([CORE_CONTENT[fhir_version]], parent=shared)
         own = [resolve_path(settings, p) for p in tx_settings.get(key, [])]
-        endpoints[fhir_version] = load_packages(own, parent=shared) if own else shared
+        endpoints[fhir_version] = load_packages(own, parent=core) if own else core
     app.extensions[ENDPOINTS_KEY] = endpoints
 
     from plugin.terminology.warmup import warm_terminology

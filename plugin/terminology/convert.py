@@ -2,7 +2,8 @@
 
 The engine works in R5 shapes. At `/fhir` (R4 4.0.1) results are converted on the way out:
 `expansion.property` / `contains.property` become the R5 cross-version extensions, and
-ConceptMap `$translate` matches carry `equivalence` instead of `relationship`. ConceptMaps may be
+ConceptMap `$translate` matches carry `equivalence` instead of `relationship` (the map stays
+`originMap`, see translate_result_to_r4). ConceptMaps may be
 loaded in either shape; `conceptmap_to_r5` normalises one for the translate engine.
 """
 
@@ -69,26 +70,21 @@ def _walk(items: list[Any]):  # type: ignore[no-untyped-def]
 
 
 def translate_result_to_r4(parameters: dict[str, Any]) -> dict[str, Any]:
-    """R4 names in each match: equivalence, product/dependsOn as element + concept, and the map
-    as `source` (a reverse match names its source code as a Coding there already)."""
+    """R4 names in each match: equivalence, product/dependsOn as element + concept. The map keeps
+    its R5 part name `originMap`: the HL7 terminology ecosystem tests expect it from R4 servers too
+    (their runner converts resources between versions, never parameter names), and an R4 `source`
+    part would clash with the source Coding of a reverse match."""
     out = copy.deepcopy(parameters)
     for param in out.get("parameter", []):
         if param.get("name") != "match":
             continue
-        parts = param.get("part", [])
-        reverse = any(p.get("name") == "source" for p in parts)
-        for part in parts:
+        for part in param.get("part", []):
             name = part.get("name")
             if name == "relationship":
                 part["name"] = "equivalence"
                 part["valueCode"] = RELATIONSHIP_TO_EQUIVALENCE.get(part.get("valueCode"), "relatedto")
             elif name in ("product", "dependsOn"):
                 part["part"] = [_dependency_part_to_r4(p) for p in part.get("part", [])]
-        if not reverse:
-            for part in parts:
-                if part.get("name") == "originMap":
-                    part["name"] = "source"
-                    part["valueUri"] = part.pop("valueCanonical", None)
     return out
 
 

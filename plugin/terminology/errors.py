@@ -53,3 +53,25 @@ def circular_reference(key: str, stack: Sequence[str]) -> TxError:
         code="processing",
         tx_type="vs-invalid",
     )
+
+
+def too_costly(url: str, limit: int) -> TxError:
+    """An expansion that would hold more than `limit` codes (the 422 HAPI and the reference server send)."""
+    return TxError(
+        422,
+        "VALUESET_TOO_COSTLY",
+        messages.render("VALUESET_TOO_COSTLY", url, f">{limit}"),
+        code="too-costly",
+        tx_type=None,
+    )
+
+
+def supplements_missing(missing: Sequence[str]) -> TxError:
+    """A value set whose `valueset-supplement` extensions name supplements the server does not have."""
+    return TxError(
+        422,
+        "VALUESET_SUPPLEMENT_MISSING",
+        messages.plural(len(missing), "VALUESET_SUPPLEMENT_MISSING", len(missing), ",".join(missing)),
+        code="not-found",
+        tx_type="not-found",
+    )

@@ -11,14 +11,21 @@ parameters that shaped it and names every code system (`used-codesystem`), value
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
-from plugin.terminology import messages, textsearch
+from plugin.terminology import textsearch
 from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
 from plugin.terminology.context import TxContext, TxError, tx_error
-from plugin.terminology.errors import circular_reference
+from plugin.terminology.errors import circular_reference, supplements_missing, too_costly
 from plugin.terminology.expansion_output import Entry, ExpansionOutput, Run
-from plugin.terminology.expansion_sources import include_filters, note_code_system, resolve_code_system
+from plugin.terminology.expansion_sources import (
+    compose_by_version,
+    include_filters,
+    note_code_system,
+    note_status,
+    resolve_code_system,
+)
 from plugin.terminology.resources import newest_first, vurl, walk_contains
 
 # Without `count`, an expansion larger than this is refused as too costly (HAPI's expander uses the
@@ -46,6 +53,8 @@ class Expander:
         self.excluded_systems: set[tuple[str, str]] = set()
         self.hierarchical = not self.options.exclude_nested
         self.doing_version = False
+        # The value set being expanded: status warnings are judged against it (note_status).
+        self.source: dict[str, Any] = {}
 
     # -- entry point ---------------------------------------------------------------------------
     def expand(self, value_set: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +75,9 @@ class Expander:
         if key in self.stack:
             raise circular_reference(key, self.stack)
         self.stack = (*self.stack, key)
+        if not self.source:
+            self.source = value_set
+        note_status(self.output, value_set, self.source)
         if top:
             ctx.require_supplements_of(value_set)
             ctx.apply_value_set_parameters(value_set)
@@ -79,15 +91,7 @@ class Expander:
         if top:
             missing = ctx.missing_supplements()
             if missing:
-                raise TxError(
-                    422,
-                    "VALUESET_SUPPLEMENT_MISSING",
-                    messages.plural(
-                        len(missing), "VALUESET_SUPPLEMENT_MISSING", len(missing), ",".join(missing)
-                    ),
-                    code="not-found",
-                    tx_type="not-found",
-                )
+                raise supplements_missing(missing)
 
     def _take_expansion(self, expansion: dict[str, Any]) -> None:
         """An imported value set that carries only an expansion contributes its listed codes."""
@@ -104,22 +108,17 @@ class Expander:
 
     # -- compose -------------------------------------------------------------------------------
     def _compose(self, value_set: dict[str, Any], compose: dict[str, Any]) -> None:
-        includes = [i for i in compose.get("include") or [] if isinstance(i, dict)]
-        excludes = [e for e in compose.get("exclude") or [] if isinstance(e, dict)]
-        seen_versions: dict[str, set[str | None]] = {}
-        for item in includes + excludes:
-            if item.get("system"):
-                seen_versions.setdefault(item["system"], set()).add(item.get("version"))
-        self.doing_version = any(len(v) > 1 for v in seen_versions.values())
+        raw_includes = [i for i in compose.get("include") or [] if isinstance(i, dict)]
+        includes, excludes, self.doing_version = compose_by_version(self.ctx, compose)
         exclude_inactive = compose.get("inactive") is False
-        if includes and any(
-            i.get("valueSet") or i.get("concept") or len(i.get("filter") or []) > 1 for i in includes
+        if raw_includes and any(
+            i.get("valueSet") or i.get("concept") or len(i.get("filter") or []) > 1 for i in raw_includes
         ):
             self.hierarchical = False
-        for index, item in enumerate(excludes):
+        for item, index in excludes:
             self._exclude(value_set, item, f"ValueSet.compose.exclude[{index}]")
-        position = {id(item): index for index, item in enumerate(includes)}
-        for item in newest_first(includes):
+        position = {id(item): index for item, index in includes}
+        for item in newest_first([item for item, _ in includes]):
             where = f"ValueSet.compose.include[{position[id(item)]}]"
             self._include(value_set, item, where, exclude_inactive)
 
@@ -140,12 +139,15 @@ class Expander:
                 raise tx_error(422, "VS_EXP_IMPORT_UNK", url, code="not-found", tx_type="not-found")
             child = Expander(self.ctx, limit=self.limit, stack=self.stack)
             child.options = self.options
+            child.source = self.source
             child.collect(target, top=False)
             child._settle()
             if not reference.startswith("#"):
                 self.output.param("used-valueset", "Uri", vurl(target))
             for param in child.output.params:
-                if param["name"] in ("used-codesystem", "used-valueset", "used-supplement"):
+                if param["name"] in ("used-codesystem", "used-valueset", "used-supplement") or param[
+                    "name"
+                ].startswith("warning-"):
                     self.output.param(param["name"], "Uri", primitive(param))
             out.append(child)
         return out
@@ -166,7 +168,7 @@ class Expander:
                     self._add_imported(entry)
             return
         view = resolve_code_system(self.ctx, self.output, system, item.get("version"))
-        note_code_system(self.output, view)
+        note_code_system(self.output, view, self.source)
         self.ctx.require_supplements_of({})
         filters = include_filters(view, item, path)
         version = view.version or ""
@@ -183,6 +185,8 @@ class Expander:
             return all((system, concept.code) in keys for keys in import_keys)
 
         text = self.options.filter
+        if text and not item.get("concept") and not filters:
+            self.output.total_known = False  # a search of a whole code system
         index = view.text_index() if text else None
         text_hits = index.search(text) if index is not None and text and filters else None
         if item.get("concept"):
@@ -257,7 +261,7 @@ class Expander:
                         self.excluded.add(key)
             return
         view = resolve_code_system(self.ctx, self.output, system, item.get("version"))
-        note_code_system(self.output, view)
+        note_code_system(self.output, view, self.source)
         version = view.version or ""
         if not item.get("concept") and not item.get("filter") and not imports:
             self.excluded_systems.add((system, version if self.doing_version else ""))
@@ -374,18 +378,11 @@ class Expander:
         self.hierarchical = False
 
     def _too_costly(self, value_set: dict[str, Any]) -> TxError:
-        url = vurl(value_set) or (self.stack[0] if self.stack else "")
-        return TxError(
-            422,
-            "VALUESET_TOO_COSTLY",
-            messages.render("VALUESET_TOO_COSTLY", url, f">{self.limit}"),
-            code="too-costly",
-            tx_type=None,
-        )
+        return too_costly(vurl(value_set) or (self.stack[0] if self.stack else ""), self.limit)
 
 
-def _system_code(key: tuple[str, str, str]) -> tuple[str, str]:
-    return (key[0], key[2])
+# (system, code) of an entry key (system, version, code): what two versions of one code share.
+_system_code = itemgetter(0, 2)
 
 
 def expand(ctx: TxContext, value_set: dict[str, Any], limit: int = DEFAULT_LIMIT) -> dict[str, Any]:

@@ -151,6 +151,9 @@ class ExpansionOutput:
         self.params: list[dict[str, Any]] = []
         self.properties: list[dict[str, Any]] = []
         self.unclosed: list[str] = []
+        # False when a text `filter` searched a whole code system: the expansion then states no
+        # `total` (optional in FHIR), as the reference server does for a search.
+        self.total_known = True
 
     def param(self, name: str, value_type: str, value: Any) -> None:
         if value in (None, ""):
@@ -324,8 +327,9 @@ class ExpansionOutput:
         expansion: dict[str, Any] = {
             "identifier": f"urn:uuid:{uuid.uuid4()}",
             "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "total": total,
         }
+        if self.total_known:
+            expansion["total"] = total
         if options.offset > -1:
             expansion["offset"] = options.offset
         unique: list[dict[str, Any]] = []

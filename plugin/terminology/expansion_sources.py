@@ -11,7 +11,7 @@ from plugin.terminology.codesystem import CodeSystemView
 from plugin.terminology.context import TxContext, TxError, tx_error
 from plugin.terminology.expansion_output import ExpansionOutput
 from plugin.terminology.filters import UnknownFilterError, UnsafePatternError, compile_filter
-from plugin.terminology.resources import standards_status, vurl
+from plugin.terminology.resources import each_version, standards_status, vurl
 
 
 def resolve_code_system(
@@ -79,16 +79,32 @@ def resolve_code_system(
     return view
 
 
-def note_code_system(output: ExpansionOutput, view: CodeSystemView) -> None:
-    """`used-codesystem`, and a warning parameter when the code system is retired or deprecated."""
+def note_code_system(output: ExpansionOutput, view: CodeSystemView, source: dict[str, Any]) -> None:
+    """`used-codesystem`, and the status warning of the code system (`note_status`)."""
     output.param("used-codesystem", "Uri", view.canonical)
-    resource = view.resource
-    status = resource.get("status")
+    note_status(output, view.resource, source)
+
+
+def note_status(output: ExpansionOutput, resource: dict[str, Any], source: dict[str, Any]) -> None:
+    """The status warning parameter of a code system or value set the expansion of `source` draws
+    on (`source` itself included): `warning-deprecated` / `warning-withdrawn` (its
+    structuredefinition-standards-status), else `warning-retired` (status retired), else
+    `warning-experimental` (experimental, where `source` is not), else `warning-draft` (status or
+    standards status draft, where `source` is not draft) - one per resource, the first that applies.
+    Spec: the expansion parameters of the terminology ecosystem IG
+    (https://build.fhir.org/ig/HL7/fhir-tx-ecosystem-ig/), as the reference expander names them."""
     standards = standards_status(resource)
+    url = vurl(resource)
     if standards in ("deprecated", "withdrawn"):
-        output.param(f"warning-{standards}", "Uri", vurl(resource))
-    elif status == "retired":
-        output.param("warning-retired", "Uri", vurl(resource))
+        output.param(f"warning-{standards}", "Uri", url)
+    elif resource.get("status") == "retired":
+        output.param("warning-retired", "Uri", url)
+    elif resource.get("experimental") is True and source.get("experimental") is not True:
+        output.param("warning-experimental", "Uri", url)
+    elif (resource.get("status") == "draft" or standards == "draft") and not (
+        source.get("status") == "draft" or standards_status(source) == "draft"
+    ):
+        output.param("warning-draft", "Uri", url)
 
 
 def include_filters(
@@ -119,7 +135,7 @@ def include_filters(
                 422,
                 None,
                 f"The regex filter on {view.url} cannot be used: {exc}",
-                code="too-costly",
+                code="invalid",
                 tx_type="vs-invalid",
                 expression=where,
             ) from exc
@@ -137,3 +153,31 @@ def include_filters(
                 expression=where,
             ) from exc
     return out
+
+
+Indexed = list[tuple[dict[str, Any], int]]
+
+
+def compose_by_version(ctx: TxContext, compose: dict[str, Any]) -> tuple[Indexed, Indexed, bool]:
+    """The includes and excludes of a compose, each with its index, one per code system version
+    they draw on (`resources.each_version`), and whether the expansion keeps versions apart (a
+    system appears in more than one version). A versionless exclude of a system the value set
+    draws on in several versions applies to each version the includes draw on, not only to the
+    latest one."""
+    raw_includes = [i for i in compose.get("include") or [] if isinstance(i, dict)]
+    raw_excludes = [e for e in compose.get("exclude") or [] if isinstance(e, dict)]
+    includes = each_version(raw_includes, ctx.code_system_versions)
+    seen: dict[str, set[str | None]] = {}
+    for item, _ in includes + each_version(raw_excludes, ctx.code_system_versions):
+        if item.get("system"):
+            seen.setdefault(item["system"], set()).add(item.get("version"))
+    included: dict[str, list[str]] = {}
+    for item, _ in includes:
+        if item.get("system"):
+            chosen = item.get("version") or ctx.determine_version(item["system"], None) or ""
+            included.setdefault(item["system"], []).append(chosen)
+    several = {system for system, versions in seen.items() if len(versions) > 1}
+    excludes = each_version(
+        raw_excludes, lambda system: [v for v in dict.fromkeys(included.get(system, [])) if v], several
+    )
+    return includes, excludes, bool(several)

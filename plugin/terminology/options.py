@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from plugin.terminology import messages
 from plugin.terminology.codesystem import primitive
 from plugin.terminology.errors import TxError
 from plugin.terminology.languages import LanguageError, Languages, parse_accept_language
@@ -142,8 +143,10 @@ class TxOptions:
             try:
                 self.display_languages = parse_accept_language(str(value)) if value else None
             except LanguageError as exc:
+                # The catalog's wording, naming the whole parameter value as the client sent it.
+                text = messages.render("INVALID_DISPLAY_NAME", str(value))
                 raise TxError(
-                    400, "INVALID_DISPLAY_NAME", str(exc), code="processing", tx_type="invalid-display"
+                    400, "INVALID_DISPLAY_NAME", text, code="processing", tx_type="invalid-display"
                 ) from exc
         else:
             return

@@ -243,8 +243,10 @@ def load_packages(packages: Iterable[Path], parent: Registry | None = None) -> R
     return registry
 
 
-def load_registry(folders: Iterable[Path], packages: Iterable[Path] = ()) -> Registry:
-    registry = Registry()
+def load_registry(
+    folders: Iterable[Path], packages: Iterable[Path] = (), parent: Registry | None = None
+) -> Registry:
+    registry = Registry(parent=parent)
     for folder in folders:
         if not folder.is_dir():
             raise LoadError(f"{folder}: content folder does not exist")

@@ -74,3 +74,24 @@ def newest_first(includes: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 out[i], out[i + 1] = b, a
                 changed = True
     return out
+
+
+ALL_VERSIONS = "*"  # ValueSet.compose.include.version: "the special value '*' means all versions" (R5)
+
+
+def each_version(
+    items: list[dict[str, Any]], versions_of: Any, versionless: frozenset[str] | set[str] = frozenset()
+) -> list[tuple[dict[str, Any], int]]:
+    """Each include/exclude with its index; one naming the special version `*`, or naming no
+    version for a system in `versionless`, stands for one copy per version `versions_of(system)`
+    lists, so every version of the code system takes part (each keeps its version)."""
+    out: list[tuple[dict[str, Any], int]] = []
+    for index, item in enumerate(items):
+        system = item.get("system")
+        every = item.get("version") == ALL_VERSIONS or (not item.get("version") and system in versionless)
+        versions = versions_of(system) if system and every else []
+        if versions:
+            out.extend(({**item, "version": version}, index) for version in versions)
+        else:
+            out.append((item, index))
+    return out

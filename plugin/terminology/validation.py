@@ -26,8 +26,10 @@ from plugin.terminology.findings import (
 )
 from plugin.terminology.inference import infer_system
 from plugin.terminology.resources import (
+    ALL_VERSIONS,
     EXT_VS_DEPRECATED,
     add_path,
+    each_version,
     has_extension,
     include_designations,
     newest_first,
@@ -136,7 +138,8 @@ class ValueSetChecker:
             found.implied_system = system
         if self.compose is None:
             return self._check_expansion(path, system, version, code, found)
-        includes = [i for i in self.compose.get("include") or [] if isinstance(i, dict)]
+        raw = [i for i in self.compose.get("include") or [] if isinstance(i, dict)]
+        includes = [item for item, _ in each_version(raw, self.ctx.code_system_versions)]
         chosen_version = None
         if not version:
             versions = {i.get("version") for i in includes if i.get("system") == system and i.get("version")}
@@ -182,23 +185,39 @@ class ValueSetChecker:
                 other = self.others.get(reference)
                 if other is None:
                     continue
+                status_check(other.value_set, self.value_set, found)
                 if result is True:
                     result = other.check(path, system, version, code, found)
+            if result is True and any(
+                isinstance(out, dict) and self._excluded(path, system, version, code, out, found)
+                for out in self.compose.get("exclude") or []
+            ):
+                # Excluded in the version found; another include may still hold it, so this
+                # version's displays are forgotten.
+                result = False
+                found.designations, found.version = [], None
+                continue
             if result is True:
                 break
-        if result is True:
-            for item in self.compose.get("exclude") or []:
-                if isinstance(item, dict) and self._excluded(path, system, version, code, item, found):
-                    return False
         return result
 
     def _excluded(self, path, system, version, code, item, found) -> bool:  # type: ignore[no-untyped-def]
         excluded = True
         if item.get("system"):
+            wanted, matched = item.get("version"), found.version
             if item["system"] != system:
                 excluded = False
+            elif (
+                wanted
+                and wanted != ALL_VERSIONS
+                and matched
+                and not versioning.version_matches(wanted, matched)
+            ):
+                excluded = False  # the exclude names another version than the one the code was found in
             else:
-                view = self.ctx.code_system(system, item.get("version"))
+                # A versionless (or `*`) exclude applies to whichever version the code was found in.
+                chosen = matched if matched and (not wanted or wanted == ALL_VERSIONS) else wanted
+                view = self.ctx.code_system(system, chosen)
                 excluded = view is not None and self._check_concept_set(
                     path, "not in", view, item, code, found
                 )

@@ -15,7 +15,7 @@ from plugin.terminology import cpt, messages
 from plugin.terminology import designations as ds
 from plugin.terminology.display_check import check_member_display
 from plugin.terminology.explain import explain_non_member
-from plugin.terminology.findings import Findings
+from plugin.terminology.findings import Findings, status_check
 from plugin.terminology.parameters import ParametersBuilder
 from plugin.terminology.resources import add_path
 from plugin.terminology.validation import ValueSetChecker
@@ -41,9 +41,9 @@ class Verdict:
         self.ok: bool | None = False
         self.no_code = False
         self.matched: set[int] = set()
-        # The coding the answer reports (code, system, version, display). Every coding found in the
-        # value set replaces it, so with several members the last one is reported, as the reference
-        # validator does (org.hl7.fhir.core ValueSetValidator keeps the last `foundCoding`).
+        # The coding the answer reports (code, system, version, display): the first coding found in
+        # the value set. Later members are still checked (their display issues are reported) but do
+        # not replace it, as the terminology ecosystem tests expect of a CodeableConcept.
         self.reported: dict[str, Any] | None = None
         self.fallback: dict[str, Any] = {}
         self.codelist: list[str] = []
@@ -54,6 +54,8 @@ class Verdict:
             self.notes.append(text)
 
     def run(self) -> dict[str, Any]:
+        if not self.checker.internal:  # the value set asked about (not a code system's implicit one)
+            status_check(self.checker.value_set, self.checker.value_set, self.found)
         for index, coding in enumerate(self.codings):
             if not coding.get("code"):
                 self._no_code(coding, index)
@@ -102,7 +104,7 @@ class Verdict:
         for text in found.messages[before:]:
             self.note(text)
         shown_system = found.implied_system or system or ""
-        if not self.fallback or verdict is True:
+        if not self.fallback or (verdict is True and not self.matched):
             self.fallback = {"system": system, "code": code, "version": version}
         if not self.fallback.get("version") and found.version:
             self.fallback["version"] = found.version
@@ -137,6 +139,8 @@ class Verdict:
             self.note(text)
         elif coding.get("display") and found.designations and check_display:
             check_member_display(self.options, found, coding, path, self.note)
+        if self.reported is not None:
+            return
         languages = self.options.working_languages()
         chosen = ds.preferred(found.designations, languages) or ds.preferred(found.designations, None)
         self.reported = {

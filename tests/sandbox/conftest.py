@@ -35,6 +35,9 @@ def sandbox_settings(tmp_path: Path, imported: Path | None = None) -> dict[str, 
         "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
         "security": {"require_jwt": False, "issuers": []},
         "sandbox": {"patients_dirs": [str(imported)] if imported else []},
+        # These tests check which cards come back, not how fast: with --omit-prefetch the service fetches
+        # from its own sandbox FHIR server, which a loaded CI machine can make slower than the 3 s default.
+        "limits": {"fetch_timeout_seconds": 20.0, "fetch_total_seconds": 40.0},
     }
 
 

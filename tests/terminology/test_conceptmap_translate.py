@@ -90,14 +90,15 @@ def test_translate__no_code__is_400(tx) -> None:
     assert response.status_code == 400
 
 
-def test_translate__r4_endpoint__names_the_map_as_source(tx) -> None:
+def test_translate__r4_endpoint__names_the_map_origin_map_and_the_relationship_as_equivalence(tx) -> None:
     response = tx.get(
         f"{R4}/ConceptMap/$translate", query_string={"url": AGE_MAP, "code": "33952", "system": CPT}
     )
     [match] = [p for p in response.get_json()["parameter"] if p["name"] == "match"]
     parts = {p["name"]: p for p in match["part"]}
-    assert parts["source"]["valueUri"] == AGE_MAP + "|1"
-    assert "originMap" not in parts
+    assert parts["originMap"]["valueCanonical"] == AGE_MAP + "|1"
+    assert "source" not in parts and "relationship" not in parts
+    assert "equivalence" in parts
 
 
 def test_translate__r4_reverse_flag__finds_the_codes_that_map_to_the_given_one(tx) -> None:

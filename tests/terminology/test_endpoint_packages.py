@@ -104,7 +104,12 @@ def test_endpoint_packages__stay_out_of_the_shared_registry(tmp_path) -> None:
     assert get_registry(app, "R4").get(GENDER_CS)["version"] == "4.0.1"
 
 
-def test_endpoint_packages__not_configured__the_endpoint_sees_the_shared_registry(client, app) -> None:
-    assert get_registry(app, "R5") is get_registry(app)
+def test_endpoint_packages__not_configured__the_endpoint_sees_its_core_content_over_the_shared(
+    client, app
+) -> None:
+    registry = get_registry(app, "R5")
+    assert registry is not get_registry(app) and registry.parent is get_registry(app)
+    assert get_registry(app).get(GENDER_CS) is None
     response = client.get(f"{R5}/ValueSet/$expand", query_string={"url": GENDER_VS})
-    assert response.status_code == 404
+    assert response.status_code == 200
+    assert _used_code_systems(response.get_json()) == [f"{GENDER_CS}|5.0.0"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from plugin.terminology import messages, versioning
@@ -120,15 +122,32 @@ def test_filters__operators_on_concepts_and_properties() -> None:
         compile_filter(view, "colour", "=", "red")
 
 
-@pytest.mark.parametrize("pattern", ["(a+)+", "(a*)*b", "(x+y*)*", r"(a)\1"])
-def test_regex_guard__catastrophic_patterns_are_refused(pattern: str) -> None:
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        ("(a+)+b", "a" * 100_000 + "c", False),
+        ("(a+)+b", "aaab", True),
+        ("(a*)*b", "a" * 100_000, False),
+        ("(x+x+)+y", "x" * 50_000 + "y", True),
+        ("(.*a){20}", "a" * 5_000 + "b", False),
+    ],
+)
+def test_regex__catastrophic_backtracking_patterns_run_in_linear_time(pattern, text, matches) -> None:
+    started = time.monotonic()
+    assert bool(compile_regex(pattern).fullmatch(text)) is matches
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", "(?=a)a", "[", "a{2000}", "x" * 1001])
+def test_regex__what_re2_cannot_run_is_refused_as_invalid(pattern: str) -> None:
     with pytest.raises(UnsafePatternError):
         compile_regex(pattern)
 
 
-def test_regex_guard__ordinary_patterns_pass() -> None:
+def test_regex__ordinary_patterns_match_the_whole_value() -> None:
     assert compile_regex(r"[^ \t]{4}[0-9]").fullmatch("code1")
     assert compile_regex("o[a-z]*").fullmatch("old")
+    assert not compile_regex("o[a-z]*").fullmatch("gold")
 
 
 def test_text_index__every_word_must_start_a_word() -> None:
@@ -221,3 +240,24 @@ def test_shape__names_the_elements_of_the_wrong_json_kind_including_contained_on
         "ValueSet.contained[0].caseSensitive: expected a boolean",
     ]
     assert shape.problems({"resourceType": "CodeSystem", "concept": [{"code": "a", "display": "A"}]}) == []
+
+
+def test_each_version__star_and_versionless_items_stand_for_every_version() -> None:
+    from plugin.terminology.resources import each_version
+
+    items = [
+        {"system": "http://x", "version": "*"},
+        {"system": "http://x"},
+        {"system": "http://y"},
+        {"valueSet": ["http://vs"]},
+    ]
+    versions = {"http://x": ["1", "2"], "http://y": ["9"]}
+    out = each_version(items, lambda system: versions.get(system, []), versionless={"http://x"})
+    assert out == [
+        ({"system": "http://x", "version": "1"}, 0),
+        ({"system": "http://x", "version": "2"}, 0),
+        ({"system": "http://x", "version": "1"}, 1),
+        ({"system": "http://x", "version": "2"}, 1),
+        ({"system": "http://y"}, 2),
+        ({"valueSet": ["http://vs"]}, 3),
+    ]

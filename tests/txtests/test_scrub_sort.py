@@ -323,3 +323,33 @@ def test_sort__malformed_lists_are_left_for_the_comparison_to_report() -> None:
     resource = {"resourceType": "Parameters", "parameter": ["not an object", p("a")]}
     sort_resource(resource)
     assert resource["parameter"][0] == "not an object"
+
+
+def test_without_issue_locations__drops_location_of_issues_only() -> None:
+    from plugin.txtests.scrub import without_issue_locations
+
+    outcome = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "location", "valueString": "kept: a parameter, not an issue"},
+            {
+                "name": "issues",
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "issue": [
+                        {
+                            "severity": "error",
+                            "code": "invalid",
+                            "location": ["Coding.code"],
+                            "expression": ["Coding.code"],
+                        }
+                    ],
+                },
+            },
+        ],
+    }
+    stripped = without_issue_locations(outcome)
+    issue = stripped["parameter"][1]["resource"]["issue"][0]
+    assert "location" not in issue and issue["expression"] == ["Coding.code"]
+    assert stripped["parameter"][0] == outcome["parameter"][0]
+    assert "location" in outcome["parameter"][1]["resource"]["issue"][0], "the input is not changed"
