@@ -65,6 +65,11 @@ def test_tables_carry_release_stamps_and_national_amounts() -> None:
         "facility": "422.91",
         "nonFacility": None,
         "conversionFactor": "33.8872",
+        "amount": "422.91",
+        "setting": "facility",
+        "currency": "USD",
+        "release": "PFS RVU 2023-A",
+        "asOf": "2023-01-30",
     }
     assert "before geographic (GPCI) adjustment" in pfs["caveat"]
     assert pfs["codes"]["33987"]["global"] == "ZZZ"

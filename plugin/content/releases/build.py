@@ -115,7 +115,17 @@ def _pfs(table: Table, wanted: set[str], notes: dict[str, Any], built: Built) ->
     by_code: dict[str, dict[str, Any]] = {}
     for row in table.rows:
         if row["hcpcs"] in wanted and not row["mod"]:
-            by_code[row["hcpcs"]] = code_facts(row)
+            facts = by_code[row["hcpcs"]] = code_facts(row)
+            payment = facts["nationalPayment"]
+            # One headline figure (facility where priced, else non-facility), dated and stamped.
+            setting = "facility" if payment["facility"] is not None else "non-facility"
+            payment.update(
+                amount=payment["facility"] if setting == "facility" else payment["nonFacility"],
+                setting=setting,
+                currency="USD",
+                release=table.release.stamp,
+                asOf=table.release.effective,
+            )
     if wanted - set(by_code):
         built.warnings.append(
             f"{table.release.file}: no row for family codes {sorted(wanted - set(by_code))}"
