@@ -46,8 +46,9 @@ USER cpt
 VOLUME ["/srv/cpt-plugin/var"]
 EXPOSE 8080
 
+# Liveness (docs/deploy.md): /healthz answers while the process serves; readiness (/readyz) is for load balancers.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/', timeout=2).status != 200)"]
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2).status != 200)"]
 
 # workers = 2 in the config file above selects gunicorn (plugin/serving.py); set it to the
 # container's CPU count, or pass --workers N here.

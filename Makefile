@@ -29,11 +29,11 @@ run: $(VENV)/.installed
 
 # test-deps comes first so a machine that cannot get Chromium, PostgreSQL or Node.js stops before the pip install.
 test: test-deps $(FPL) $(VENV)/.installed-test
-	$(BIN)/ruff check plugin tests
+	$(BIN)/ruff check plugin tests tools
 	$(BIN)/python -m pytest
 
-# Debian chromium, postgresql and nodejs/npm for the browser, storage and package tests: installed when
-# missing (as root), otherwise one line says what to install.
+# Debian chromium, postgresql, nginx and nodejs/npm for the browser, storage, scale-out and package tests:
+# installed when missing (as root), otherwise one line says what to install.
 test-deps:
 	@bash tools/ensure-test-deps
 
@@ -45,6 +45,7 @@ $(FPL): tools/fpl/package.json tools/fpl/package-lock.json | test-deps
 
 # Production-mode benchmark (docs/performance.md). wrk comes from Debian when we may install it;
 # otherwise the built-in Python load generator drives the servers. BENCH_ARGS passes options through.
+# The harness is tools/bench, beside the product: the `bench` extra's editable install brings it.
 bench: $(VENV)/.installed-bench
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
@@ -57,8 +58,8 @@ fuzz: $(VENV)/.installed-test
 	$(BIN)/python tests/fuzz/run_fuzz.py --min-requests 10000 $(FUZZ_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check plugin tests
-	$(BIN)/ruff format --check plugin tests
+	$(BIN)/ruff check plugin tests tools
+	$(BIN)/ruff format --check plugin tests tools
 
 validate: $(VENV)/.installed
 	$(BIN)/cpt-plugin validate

@@ -1,4 +1,5 @@
-"""Flask application factory: one blueprint per area, each subsystem wired in by its own init_app."""
+"""Flask application factory: one blueprint per area, each subsystem wired in by its own init_app,
+and the WSGI stack around Flask composed here, in one place (`wsgi_stack`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,28 @@ from typing import Any
 
 from flask import Flask
 
-from plugin import cds_hooks, clock, errors, pages, sandbox, security, storage, terminology
-from plugin.cds_hooks.blueprint import EXTENSION_KEY as CDS_EXTENSION_KEY
+from plugin import cds_hooks, clock, errors, openapi, pages, sandbox, security, storage, terminology
 from plugin.config import load_settings, sandbox_enabled
-from plugin.http import CollapseSlashes
+from plugin.http import CollapseSlashes, Mount, WsgiApp
+from plugin.security.body_limit import ChunkedBodyLimit
+
+
+def wsgi_stack(app: Flask, flask_wsgi: WsgiApp) -> WsgiApp:
+    """The WSGI layers in front of Flask, outermost first; no init_app replaces app.wsgi_app.
+
+    1. CollapseSlashes: "/cds-services//x" is served as "/cds-services/x" (plugin/http.py), so every
+       layer below routes the collapsed path.
+    2. ChunkedBodyLimit: a chunked body is buffered up to the size limit and given a Content-Length,
+       so the 413 check of the CDS adapter and of Flask sees its size.
+    3. /cds-services goes to the CDS Hooks adapter (plugin/cds_hooks/adapter.py), when the service is
+       on; everything else (and /cds-services when it is off) to Flask.
+    """
+    layer = flask_wsgi
+    adapter = cds_hooks.http_adapter(app)
+    if adapter is not None:
+        layer = Mount(layer, cds_hooks.PREFIX, adapter)
+    layer = ChunkedBodyLimit(layer, app.extensions[security.BODY_LIMIT_KEY])
+    return CollapseSlashes(layer)
 
 
 def create_app(
@@ -29,13 +48,13 @@ def create_app(
     terminology.init_app(app)
     cds_hooks.init_app(app)
     sandbox.init_app(app)
+    openapi.init_app(app)
     # After the areas: JSON for what none of them sees (routing errors, unexpected exceptions).
     errors.init_app(app)
-    # Outermost, so the WSGI-level service call (cds_hooks.HookEndpoint) sees the collapsed path too.
-    app.wsgi_app = CollapseSlashes(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = wsgi_stack(app, app.wsgi_app)  # type: ignore[method-assign]
 
     links = {"fhir_r4": "/fhir/metadata", "fhir_r5": "/fhir/r5/metadata"}
-    if app.extensions.get(CDS_EXTENSION_KEY) is not None:
+    if app.extensions.get(cds_hooks.EXTENSION_KEY) is not None:
         links["cds_services"] = "/cds-services"
     if sandbox_enabled(app.config["PLUGIN"]):
         links |= {"sandbox": "/sandbox", "sandbox_fhir": "/sandbox/fhir"}

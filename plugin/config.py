@@ -1,12 +1,10 @@
 """Settings: built-in defaults, overlaid by a TOML file, overlaid by a mapping passed to create_app.
 
-The file comes from `--config FILE` or the CPT_PLUGIN_CONFIG environment variable. Sections and keys
-are documented in docs/configuration.md. Values are kept as the nested dict TOML
-gives, under `app.config["PLUGIN"]`, so a key reads the same in the file, in code and in the docs.
-
-The merged settings are checked before anything uses them: an unknown section or key, a value of the
-wrong type, an issuer without a key source or a symmetric algorithm raise ConfigError, whose message
-names the offending key (`security.issuers[0].jwks_file`), so a typo cannot silently weaken security.
+The file comes from `--config FILE` or the CPT_PLUGIN_CONFIG environment variable (docs/configuration.md).
+Values are kept as the nested dict TOML gives, under `app.config["PLUGIN"]`, so a key reads the same in the
+file, in code and in the docs. The merged settings are checked before anything uses them: an unknown key, a
+wrong type, an issuer without a key source or a symmetric algorithm raise ConfigError, whose message names
+the offending key (`security.issuers[0].jwks_file`), so a typo cannot silently weaken security.
 """
 
 from __future__ import annotations
@@ -41,8 +39,7 @@ DEFAULTS: dict[str, Any] = {
         # Extra folders of FHIR JSON and FHIR NPM package tarballs (e.g. a site's licensed CPT release).
         "paths": [],
         "packages": [],
-        # ICD-10-CM tabular XML served as http://hl7.org/fhir/sid/icd-10-cm: "bundled" (the release the
-        # simple-icd-10-cm package ships), a file path (a newer CDC tabular), or "" for none.
+        # ICD-10-CM code system: "bundled" (simple-icd-10-cm's CDC tabular), a CDC tabular XML path, or "".
         "icd10cm": "bundled",
     },
     "security": {
@@ -58,6 +55,14 @@ DEFAULTS: dict[str, Any] = {
     },
     "storage": {
         "url": "sqlite:///var/feedback.db",
+        # Days each table keeps its rows (0 = for ever); see plugin/storage/retention.py.
+        "retention": {
+            "issued_cards_days": 90,
+            "audit_days": 400,
+            "feedback_days": 0,
+            "purge_interval_seconds": 3600,
+            "purge_batch_rows": 500,
+        },
     },
     "limits": {
         "max_body_bytes": 1_000_000,
@@ -82,13 +87,12 @@ DEFAULTS: dict[str, Any] = {
         "enabled": None,
     },
     "clock": {
-        # Pin "today" (YYYY-MM-DD) for demos: the age rule, the sandbox and the generator all read it.
-        # None = the real UTC date. The environment variable CPT_PLUGIN_TODAY overrides it.
+        # Pin "today" (YYYY-MM-DD) for demos; None = the real UTC date; CPT_PLUGIN_TODAY overrides it.
         "today": None,
     },
     "terminology": {
-        # Largest unpaged $expand; more is a too-costly OperationOutcome. None = the terminology API's
-        # own default (plugin/terminology/expansion.py DEFAULT_LIMIT); X-TOO-COSTLY-THRESHOLD may lower it.
+        # Largest unpaged $expand; more is a too-costly OperationOutcome. None = the terminology API's own
+        # default (plugin/terminology/expand/paging.py DEFAULT_LIMIT); X-TOO-COSTLY-THRESHOLD may lower it.
         "expansion_limit": None,
         # FHIR NPM packages only /fhir (R4) or only /fhir/r5 sees, e.g. hl7.fhir.r4.core / r5.core.
         "r4_packages": [],
@@ -283,9 +287,23 @@ def _validate_storage_url(url: Any) -> None:
     _check_type("storage.url", url, str, "a database URL")
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in ("sqlite", "postgresql", "postgres"):
-        raise _fail(
-            "storage.url", f"expected sqlite:///PATH or postgresql://USER@HOST/DB, got scheme {scheme!r}"
-        )
+        expected = "expected sqlite:///PATH or postgresql://USER@HOST/DB"
+        raise _fail("storage.url", f"{expected}, got scheme {scheme!r}")
+
+
+def _validate_retention(retention: Any) -> None:
+    if not isinstance(retention, dict):
+        raise _fail("storage.retention", "must be a table ([storage.retention])")
+    _check_known_keys("storage.retention", retention, set(DEFAULTS["storage"]["retention"]))
+    for key in ("issued_cards_days", "audit_days", "feedback_days", "purge_interval_seconds"):
+        value = retention.get(key, 0)
+        _check_type(f"storage.retention.{key}", value, int, "a whole number (0 = never)")
+        if value < 0:
+            raise _fail(f"storage.retention.{key}", f"must be 0 (never) or more, got {value}")
+    batch = retention.get("purge_batch_rows", 1)
+    _positive("storage.retention.purge_batch_rows", batch, integer=True)
+    if batch > 10_000:
+        raise _fail("storage.retention.purge_batch_rows", f"at most 10000 (small batches), got {batch}")
 
 
 def validate_settings(settings: dict[str, Any]) -> None:
@@ -339,6 +357,7 @@ def validate_settings(settings: dict[str, Any]) -> None:
         )
 
     _validate_storage_url(settings["storage"]["url"])
+    _validate_retention(settings["storage"]["retention"])
 
     today = settings["clock"]["today"]
     if today is not None:

@@ -1,8 +1,8 @@
 """Errors as JSON wherever a program is the client: unknown paths, wrong methods, unexpected failures.
 
 Each area renders its own errors in its own dialect (OperationOutcome under /fhir and /sandbox/fhir,
-{"error", "message"} under /cds-services and /sandbox/api). What no area's view ever sees is handled
-here, app-wide, by path:
+{"error", "message"} under /cds-services and /sandbox/api; the CDS adapter answers all of its own).
+What no area's view ever sees is handled here, app-wide, by path:
 
 - routing errors (404 for a path no rule matches, 405 for a method no rule allows), which Flask raises
   before any blueprint is chosen, so blueprint handlers never see them; a 405 names the allowed
@@ -110,6 +110,11 @@ def _error_code(err: HTTPException) -> str:
     return (err.name or "http-error").lower().replace(" ", "-")
 
 
+def cds_not_found_message(method: str, path: str) -> str:
+    """The 404 message for a path under /cds-services that names nothing: it lists the routes."""
+    return f"No such path: {method} {path}; {_CDS_ROUTES}."
+
+
 def _message(err: HTTPException) -> str:
     path, method = request.path, request.method
     if isinstance(err, NotFound) and _under(path, CDS_AREA):
@@ -119,7 +124,7 @@ def _message(err: HTTPException) -> str:
                 f"No such path: {method} {path}. The CDS service is not enabled on this server "
                 "([content] cds_hooks is empty)."
             )
-        return f"No such path: {method} {path}; {_CDS_ROUTES}."
+        return cds_not_found_message(method, path)
     if isinstance(err, NotFound):
         return f"No such path: {method} {path}."
     if isinstance(err, MethodNotAllowed):

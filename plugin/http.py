@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 from flask import Response
 
 FHIR_JSON = "application/fhir+json"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def json_response(body: Any, status: int = 200, content_type: str = "application/json") -> Response:
@@ -56,4 +58,19 @@ class CollapseSlashes:
             if collapsed is not None:
                 environ[SENT_PATH_KEY] = path
                 environ["PATH_INFO"] = collapsed
+        return self.app(environ, start_response)
+
+
+class Mount:
+    """WSGI middleware: requests under `prefix` go to `mounted`, every other one to `app`."""
+
+    def __init__(self, app: Any, prefix: str, mounted: Any) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.mounted = mounted
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path: str = environ.get("PATH_INFO") or ""
+        if path.startswith(self.prefix) and (len(path) == len(self.prefix) or path[len(self.prefix)] == "/"):
+            return self.mounted(environ, start_response)
         return self.app(environ, start_response)

@@ -28,10 +28,6 @@ CHECKED = ("plugin", "tests", "tools")
 # each is to be untangled. Like OVER_THE_LIMIT the list may only shrink, and plugin/cds_hooks has none.
 KNOWN_CYCLES = {
     ("plugin.errors", "plugin.operation_outcome"),  # operation_outcome's 500 handler, late import
-    ("plugin.terminology.codesystem", "plugin.terminology.textsearch"),  # TYPE_CHECKING + late import
-    ("plugin.terminology.cpt", "plugin.terminology.operations.codesystem_lookup"),  # late imports
-    ("plugin.terminology.inference", "plugin.terminology.validation"),  # TYPE_CHECKING
-    ("plugin.terminology", "plugin.terminology.blueprint"),  # init_app's late import
 }
 
 

@@ -13,8 +13,10 @@ import pytest
 import requests
 from flask import Flask, Response, abort, request
 
-from plugin.cds_hooks.hook_endpoint import HookEndpoint
-from plugin.security import audit
+from plugin import security
+from plugin.cds_hooks import adapter as adapter_module
+from plugin.cds_hooks.adapter import CdsHttpAdapter
+from plugin.security import audit, cors
 from tests.cds_hooks.stubs import ORDER_SIGN, order_sign, service_request
 from tests.conftest import LiveServer
 
@@ -26,8 +28,6 @@ JSON_PATHS = [
     ("GET", "/sandbox/"),
     ("GET", "/sandbox/api/patients"),
     ("POST", "/sandbox/api/request"),
-    ("GET", "/cds-services"),
-    ("POST", f"/cds-services/{ORDER_SIGN}/feedback"),
     ("GET", "/"),
 ]
 FHIR_PATHS = [
@@ -139,13 +139,13 @@ def test_after_request_failure__json_500_with_a_logged_id(
 
 
 # --------------------------------------------------------------------------------------------------
-# The service call, answered at the WSGI level (plugin/cds_hooks/hook_endpoint.py)
+# The service call, answered by the CDS adapter (plugin/cds_hooks/adapter.py)
 
 
-def hook_endpoint(app: Flask) -> HookEndpoint:
+def hook_endpoint(app: Flask) -> CdsHttpAdapter:
     layer: Any = app.wsgi_app
-    while not isinstance(layer, HookEndpoint):
-        layer = getattr(layer, "app", None) or layer.wrapped
+    while not isinstance(layer, CdsHttpAdapter):
+        layer = getattr(layer, "mounted", None) or layer.app
     return layer
 
 
@@ -193,9 +193,33 @@ def test_service_call__failure_after_the_answer_gives_a_json_500_with_a_logged_i
     assert_json_500(call_service(server), caplog)
 
 
+def fail(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError(f"failed on purpose: {SECRET}")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "target"),
+    [
+        ("GET", "/cds-services", (security, "authenticate")),  # the gate
+        ("POST", f"/cds-services/{ORDER_SIGN}/feedback", (adapter_module, "accept_feedback")),  # dispatch
+        ("GET", "/cds-services", (cors, "cors_headers")),  # CORS
+    ],
+)
+def test_cds_adapter__a_failing_step_gives_a_json_500_with_a_logged_id(
+    app: Flask, serve, caplog: pytest.LogCaptureFixture, monkeypatch, method: str, path: str, target: Any
+) -> None:
+    server = serve(app)
+    monkeypatch.setattr(*target, fail)
+    caplog.set_level(logging.ERROR)
+    item = {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-25T15:05:31Z"}
+    feedback = {"feedback": [item]}
+    reply = requests.request(method, server.url + path, json=feedback, timeout=10)
+    assert_json_500(reply, caplog)
+
+
 @pytest.mark.parametrize(
     ("path", "fhir"),
-    [("/cds-services", False), ("/sandbox/api/patients", False), ("/sandbox/fhir/metadata", True)],
+    [("/sandbox/api/patients", False), ("/sandbox/fhir/metadata", True)],
 )
 def test_werkzeug_http_error_in_an_area__json_of_that_area(app: Flask, serve, path: str, fhir: bool) -> None:
     """An HTTP error werkzeug raises (here a 400 from a hook) is rendered in the area's dialect."""

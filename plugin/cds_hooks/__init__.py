@@ -2,18 +2,18 @@
 
 Content (service definitions, rules, fact snapshots, JSON Schemas) is loaded from `[content] cds_hooks`
 once, after the terminology registry, because the age and documentation rules read terminology.
+Its HTTP surface, all of /cds-services, is one WSGI adapter (adapter.py), mounted by create_app.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 
 from plugin.cds_hooks import binders
-from plugin.cds_hooks.blueprint import EXTENSION_KEY, bp, get_cds
+from plugin.cds_hooks.adapter import PREFIX, CdsHttpAdapter
 from plugin.cds_hooks.engine import load_rules
-from plugin.cds_hooks.hook_endpoint import HookEndpoint
 from plugin.cds_hooks.pipeline import CdsHooks
 from plugin.cds_hooks.schemas import load_schemas
 from plugin.cds_hooks.services import load_services
@@ -21,7 +21,13 @@ from plugin.cds_hooks.tables import load_tables
 from plugin.config import resolve_path
 from plugin.terminology import get_registry
 
-__all__ = ["init_app", "get_cds", "load_cds"]
+__all__ = ["EXTENSION_KEY", "PREFIX", "CdsHttpAdapter", "get_cds", "http_adapter", "init_app", "load_cds"]
+
+EXTENSION_KEY = "cds_hooks"
+
+
+def get_cds() -> CdsHooks:
+    return current_app.extensions[EXTENSION_KEY]
 
 
 def load_cds(folder: Path, app: Flask) -> CdsHooks:
@@ -34,7 +40,7 @@ def load_cds(folder: Path, app: Flask) -> CdsHooks:
 
 
 def init_app(app: Flask) -> None:
-    """Load the CDS content and register the /cds-services blueprint.
+    """Load the CDS content.
 
     `[content] cds_hooks = ""` runs without the CDS service: a terminology-only deployment, or one
     whose terminology content does not carry the value sets and maps the rules read.
@@ -43,7 +49,10 @@ def init_app(app: Flask) -> None:
     if not settings["content"]["cds_hooks"]:
         return
     folder = resolve_path(settings, settings["content"]["cds_hooks"])
-    cds = app.extensions[EXTENSION_KEY] = load_cds(folder, app)
-    app.register_blueprint(bp)
-    # Service calls are answered ahead of Flask's routing (see hook_endpoint.py for why).
-    app.wsgi_app = HookEndpoint(app, cds, app.wsgi_app)  # type: ignore[method-assign]
+    app.extensions[EXTENSION_KEY] = load_cds(folder, app)
+
+
+def http_adapter(app: Flask) -> CdsHttpAdapter | None:
+    """The WSGI app that answers /cds-services, or None when the service is off."""
+    cds: CdsHooks | None = app.extensions.get(EXTENSION_KEY)
+    return CdsHttpAdapter(app, cds) if cds is not None else None

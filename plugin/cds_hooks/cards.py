@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from plugin.cds_hooks.consistency import merge_same_topic, settle_suggestions
 from plugin.cds_hooks.contract import ActionPlan, Binding, CardPlan, Finding
 from plugin.cds_hooks.facts import Facts, Order
 from plugin.cds_hooks.fhir import CPT, as_list
@@ -251,6 +252,9 @@ def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
 def render_response(findings: list[Finding], facts: Facts) -> dict[str, Any]:
     cards = [render_card(f, facts) for f in findings if f.rule.card_plan is not None]
     cards.sort(key=lambda c: (c["indicator"] != "warning", _TOPIC_RANK[c["source"]["topic"]["code"]]))
+    if len(cards) > 1:
+        cards = merge_same_topic(cards)
+        settle_suggestions(cards, {o.ref: o.code for o in facts.orders if o.ref})
     actions = [a for a in (coverage_action(f, facts) for f in findings if f.rule.action_plan) if a]
     response: dict[str, Any] = {"cards": cards}
     if actions:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from plugin.cds_hooks.fhir import CPT, as_dict, as_list, as_str
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugin.terminology.codesystem import CodeSystemView
-from plugin.terminology.context import TxContext
-from plugin.terminology.options import TxOptions
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.codesystem import CodeSystemView
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.options import TxOptions
+from plugin.terminology.model.registry import Registry
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SHOWN_BELOW = 8  # billable codes a header card lists; the rest are counted

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from flask import Flask, g
+from flask import Flask
 
 from plugin import clock
 from plugin.cds_hooks import prefetch
@@ -30,6 +30,15 @@ class CdsError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """A call's answer and what its audit line records: hook, hookInstance, rule ids, card count, and
+    which topic and rule each card had (`issued`), so feedback can be reported per kind."""
+
+    response: dict[str, Any]
+    audit: dict[str, Any]
 
 
 @dataclass
@@ -92,20 +101,19 @@ def relevant(orders: list[Order], tables: Tables) -> bool:
     )
 
 
-def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -> dict[str, Any]:
+def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -> CallResult:
+    """Validate, resolve prefetch, build facts, evaluate rules, render cards: the answer and its audit."""
     body = validate(cds, service, body)
-    audit = g.cds_audit = {
+    facts_of_call: dict[str, Any] = {
         "service": service.id,
         "hook": service.hook,
         "hookInstance": body["hookInstance"],
         "rules": [],
     }
-    # The trust area writes the audit line from g.cds_audit after the request, whatever the outcome.
     context = body["context"]
     orders = build_orders(service.hook, context, cds.tables, clock.today())
     if not relevant(orders, cds.tables):
-        audit["cards"] = 0
-        return {"cards": []}
+        return CallResult({"cards": []}, {**facts_of_call, "cards": 0})
     try:
         resolved = prefetch.resolve(app, body, service.prefetch)
     except prefetch.PrefetchMismatchError as exc:
@@ -122,11 +130,9 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
     )
     findings = cds.rules.evaluate(facts)
     response = render_response(findings, facts)
-    audit["rules"] = sorted({f.rule.id for f in findings})
-    audit["cards"] = len(response["cards"])
-    # Which topic and rule each card had, so feedback can be reported per kind. Stored with the
-    # call's audit row in one write-behind item (security.audit.write_audit), after the answer.
-    audit["issued"] = [
+    # The issued cards are stored with the call's audit row in one write-behind item
+    # (security.audit.write_audit), after the answer.
+    issued = [
         {
             "uuid": card["uuid"],
             "topic": card["source"]["topic"]["code"],
@@ -134,7 +140,13 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
         }
         for card in response["cards"]
     ]
-    return response
+    audit = {
+        **facts_of_call,
+        "rules": sorted({f.rule.id for f in findings}),
+        "cards": len(response["cards"]),
+        "issued": issued,
+    }
+    return CallResult(response, audit)
 
 
 def precondition_outcome(message: str) -> dict[str, Any]:

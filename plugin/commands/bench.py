@@ -1,9 +1,16 @@
-"""`cpt-plugin bench`: the production-mode benchmark (what `make bench` runs). See plugin/bench/runner.py."""
+"""`cpt-plugin bench`: the production-mode benchmark (what `make bench` runs). See tools/bench/runner.py.
+
+The harness is a tool beside the product (tools/bench), not part of the `plugin` package: this is
+the one place in plugin/ that imports it, lazily, so the product installs and serves without it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+INSTALL_HINT = "install it from the source checkout with: pip install -e '.[bench]'"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--compare-loadgen", action="store_true", help="also measure the floor with the other load generator"
     )
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k/10k/100k and prefetch runs")
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="also measure order-sign with JWT on PostgreSQL: one instance vs nginx + 2 instances "
+        "(same total workers; needs the Debian nginx and postgresql packages)",
+    )
     parser.add_argument("--scaling-duration", type=float, default=3.0, help="seconds per scaling run (3)")
     parser.add_argument(
         "--repeat",
@@ -59,7 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from plugin.bench import report, runner
+    try:
+        from tools.bench import report, runner
+    except ImportError as err:
+        print(f"bench: the benchmark harness is not installed ({err}); {INSTALL_HINT}", file=sys.stderr)
+        return 2
 
     settings = runner.Settings(
         duration=args.duration,
@@ -69,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         load_generator=args.load_generator,
         compare_loadgen=args.compare_loadgen,
         scaling=not args.no_scaling,
+        scale_out=args.scale_out,
         scaling_duration=args.scaling_duration,
         startup_runs=args.startup_runs,
         repeat=args.repeat,
@@ -87,13 +105,13 @@ def run(args: argparse.Namespace) -> int:
         results["targets"] = report.evaluate_targets(results)
         report.write(results, args.report)
         if not args.no_plot:
-            from plugin.bench.plot import plot
+            from tools.bench.plot import plot
 
             plot(results, args.report.with_suffix(".png"))
         print(report.table(results))
         return 0
     if args.py_spy:
-        from plugin.bench import profile
+        from tools.bench import profile
 
         known = profile.endpoints_by_name(settings.family_valueset)
         names = [n.strip() for n in args.py_spy.split(",") if n.strip()]
@@ -117,8 +135,8 @@ def run_profile(settings: object, names: list[str], args: argparse.Namespace) ->
     import tempfile
 
     from plugin.app import create_app
-    from plugin.bench import content, profile, runner, scenarios
-    from plugin.bench.floor import create_floor_app
+    from tools.bench import content, profile, runner, scenarios
+    from tools.bench.floor import create_floor_app
 
     assert isinstance(settings, runner.Settings)
     known = profile.endpoints_by_name(settings.family_valueset)

@@ -38,18 +38,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from flask import Flask
+
     from plugin.app import create_app
+    from plugin.storage import enable_background_purge
 
     settings = load_settings(config_file=args.config)
     server = settings["server"]
     host = args.host or server["host"]
     port = args.port if args.port is not None else server["port"]
     workers = args.workers if args.workers is not None else int(server.get("workers") or 1)
+
+    def load_app() -> Flask:
+        app = create_app(config_file=args.config)
+        enable_background_purge(app)  # old rows go by [storage.retention] (docs/configuration.md)
+        return app
+
     if args.workers is not None or workers > 1:
         from plugin.serving import run_gunicorn
 
-        return run_gunicorn(lambda: create_app(config_file=args.config), host, port, workers)
-    app = create_app(config_file=args.config)
+        return run_gunicorn(load_app, host, port, workers)
+    app = load_app()
     # SIGTERM ends the development server like Ctrl-C does, through interpreter exit, so the rows
     # the store writes behind (issued cards, audit) are flushed by its atexit hook.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))

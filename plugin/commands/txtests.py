@@ -93,11 +93,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from plugin.txtests.client import ServerInfo
-    from plugin.txtests.manifest import ManifestError
-    from plugin.txtests.report import result_line, suite_table, summary_lines, write_report
-    from plugin.txtests.runner import RunOptions, TxResult
-    from plugin.txtests.runner import run as run_tests
+    # The runner is a tool beside the product (tools/txtests), not part of the `plugin` package: it
+    # is importable from a source checkout or an install that carries it.
+    try:
+        from tools.txtests.client import ServerInfo
+        from tools.txtests.manifest import ManifestError
+        from tools.txtests.report import result_line, suite_table, summary_lines, write_report
+        from tools.txtests.runner import RunOptions, TxResult
+        from tools.txtests.runner import run as run_tests
+    except ImportError as err:
+        print(
+            f"txtests: the test runner is not installed ({err}). Install the project from its source "
+            "checkout (pip install -e '.[txtests]') or run from the checkout's root folder.",
+            file=sys.stderr,
+        )
+        return 2
 
     if not args.url.startswith(("http://", "https://")):
         print(f"txtests: --url must be an http(s) URL, not {args.url!r}", file=sys.stderr)

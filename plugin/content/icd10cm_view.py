@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from plugin.content.icd10cm import is_loaded, no_gc
-from plugin.terminology.codesystem import VIEW_FACTORIES, CodeSystemView, Concept
-from plugin.terminology.textsearch import TextIndex, words
+from plugin.terminology.model.codesystem import VIEW_FACTORIES, CodeSystemView, Concept
+from plugin.terminology.model.textsearch import TextIndex, words
 
 
 class _LazyConcepts(Mapping[str, Concept]):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from plugin.content.problems import WARNING, Located, Problem
-
-PACKAGE_SUFFIXES = (".tgz", ".tar.gz")
+from plugin.terminology.model.packages import PACKAGE_SUFFIXES, PackageError, package_json_files
 
 
 def display_path(path: Path) -> str:
@@ -67,24 +64,15 @@ def _parse(text: str, name: str, documents: list[tuple[str, Any]], problems: lis
 
 def _load_package(path: Path, name: str, documents: list[tuple[str, Any]], problems: list[Problem]) -> None:
     try:
-        archive = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by the `with` below
-    except (OSError, tarfile.TarError) as exc:
-        problems.append(Problem(name, "", f"not a readable package tarball: {exc}"))
-        return
-    with archive:
-        for member in sorted(archive.getmembers(), key=lambda m: m.name):
-            base = member.name.rsplit("/", 1)[-1]
-            if not member.isfile() or not base.endswith(".json") or base in {"package.json", ".index.json"}:
-                continue
-            handle = archive.extractfile(member)
-            if handle is None:
-                continue
+        for member, raw in package_json_files(path):
             try:
-                text = io.TextIOWrapper(handle, encoding="utf-8").read()
+                text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                problems.append(Problem(f"{name}!{member.name}", "", f"cannot read: {exc}"))
+                problems.append(Problem(f"{name}!{member}", "", f"cannot read: {exc}"))
                 continue
-            _parse(text, f"{name}!{member.name}", documents, problems)
+            _parse(text, f"{name}!{member}", documents, problems)
+    except PackageError as exc:
+        problems.append(Problem(name, "", f"not a readable package tarball: {exc}"))
 
 
 def resources(documents: list[tuple[str, Any]]) -> list[Located]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plugin.cds_hooks.fhir import CPT, as_dict, as_list, as_str
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.registry import Registry
 
 BASE = "https://fhir.cpt-plugin.org"
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"

@@ -10,7 +10,7 @@ from plugin.cds_hooks.tables import Tables
 from plugin.pages.content import FAMILY_VALUE_SET, value_set_codes
 from plugin.pages.facts import fact
 from plugin.pages.sources import SourceBook
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.registry import Registry
 
 
 @dataclass(frozen=True)

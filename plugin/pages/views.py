@@ -29,7 +29,7 @@ def wants_json() -> bool:
 
 
 def _inputs() -> Inputs:
-    from plugin.cds_hooks.blueprint import EXTENSION_KEY as CDS_KEY
+    from plugin.cds_hooks import EXTENSION_KEY as CDS_KEY
 
     cds = current_app.extensions.get(CDS_KEY)
     return Inputs(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugin.terminology.registry import CONFORMANCE_TYPES, iter_directory
+from plugin.terminology.model.registry import CONFORMANCE_TYPES, iter_directory
 
 PACKAGE_NAME = "cpt-plugin.ecmo"
 CANONICAL = "https://fhir.cpt-plugin.org"

@@ -1,14 +1,15 @@
-"""The security area: JWT on CDS Hooks calls, CORS, request size limits, the audit trail, OpenAPI.
+"""The security area: JWT on CDS Hooks calls, CORS, request size limits, the audit trail.
 
-Wired first by create_app, so its before_request runs ahead of every area's handlers:
-CORS preflight (answered, no auth) -> body size (413) -> JWT for /cds-services paths (401).
-Its after_request runs last: CORS headers on every response, then the audit line of a CDS call.
+The CDS Hooks service (/cds-services) calls `authenticate`, `remember_caller` and the CORS and audit
+functions from its own HTTP adapter (plugin/cds_hooks/adapter.py), in the same order as below.
+For the Flask routes (FHIR, sandbox), this area is wired first by create_app, so its before_request
+runs ahead of every area's handlers: CORS preflight (answered, no auth) -> body size (413).
+Its after_request runs last: CORS headers on every response.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,19 +22,14 @@ from werkzeug.wrappers import Request
 from plugin.config import development_mode
 from plugin.http import SENT_PATH_KEY
 from plugin.security import audit, cors, responses
-from plugin.security.body_limit import ChunkedBodyLimit
 from plugin.security.jwt_auth import AuthError, TokenVerifier, VerifiedToken
 from plugin.security.responses import Refusal
+from plugin.storage.replay import ReplayStoreError
 
 log = logging.getLogger("cpt_plugin.security")
 
 VERIFIER_KEY = "token_verifier"
 BODY_LIMIT_KEY = "max_body_bytes"
-CDS_PREFIX = "/cds-services"
-
-
-def is_cds_path(path: str) -> bool:
-    return path == CDS_PREFIX or path.startswith(CDS_PREFIX + "/")
 
 
 def audiences_for(
@@ -56,10 +52,6 @@ def audiences_for(
             as_sent = Request({**environ, "PATH_INFO": sent}).base_url
         found += [as_sent.rstrip("/"), as_sent.rstrip("/") + "/"]
     return found
-
-
-def expected_audiences(app: Flask) -> list[str]:
-    return audiences_for(app, request.path, lambda: request.base_url, request.environ)
 
 
 def authenticate(
@@ -89,7 +81,7 @@ def authenticate(
             remote_addr,
         )
         return responses.unauthorized_refusal(err.remedy)
-    except SQLAlchemyError:
+    except (SQLAlchemyError, ReplayStoreError):
         # Without the replay store a replayed token could pass: refuse, but say it is on our side.
         log.exception("JWT replay store unavailable; refusing %s", path)
         return responses.UNAVAILABLE
@@ -100,20 +92,6 @@ def remember_caller(token: VerifiedToken | None) -> None:
     if token is not None:
         g.cds_issuer = token.iss
         g.cds_token = token
-
-
-def _authenticate(app: Flask) -> Response | None:
-    outcome = authenticate(
-        app,
-        request.headers.get("Authorization"),
-        lambda: expected_audiences(app),
-        request.path,
-        request.remote_addr,
-    )
-    if isinstance(outcome, Refusal):
-        return outcome.to_response()
-    remember_caller(outcome)
-    return None
 
 
 def _warn_about_mode(app: Flask) -> None:
@@ -141,7 +119,7 @@ def _warn_about_mode(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register this area's hooks, error handlers and the /openapi.json route on the app."""
+    """Register this area's hooks and error handlers on the app."""
     settings = app.config["PLUGIN"]
     limit = int(settings["limits"]["max_body_bytes"])
     app.config["MAX_CONTENT_LENGTH"] = limit
@@ -160,32 +138,17 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _security_gate() -> Response | None:
-        g.request_started = time.perf_counter()
         if cors.is_preflight():
             return cors.preflight_response(app)
         if request.content_length is not None and request.content_length > limit:
             return responses.too_large(limit)
-        if is_cds_path(request.path):
-            return _authenticate(app)
         return None
 
     @app.after_request
     def _security_after(response: Response) -> Response:
-        cors.add_cors_headers(app, response)
-        started = g.get("request_started")
-        if started is not None:
-            record = audit.audit_record(response, (time.perf_counter() - started) * 1000.0)
-            if record is not None:
-                audit.write_audit(app, record)
-        return response
-
-    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, limit)  # type: ignore[method-assign]
+        return cors.add_cors_headers(app, response)
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_err: RequestEntityTooLarge) -> Response:
         # Anything werkzeug itself refuses for size (e.g. form parts) is answered like our own check.
         return responses.too_large(limit)
-
-    from plugin.openapi import init_app as init_openapi
-
-    init_openapi(app)

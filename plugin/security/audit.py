@@ -1,8 +1,8 @@
 """The audit trail of CDS Hooks calls: one JSON object per line in `[audit] log`, plus a row.
 
 A line carries identifiers only (service, hookInstance, rule ids, status, latency, the caller's iss,
-jti and tenant), never clinical text: the CDS code leaves `g.cds_audit` and only its known
-identifier keys are copied, so a patient name in a request cannot reach the log.
+jti and tenant), never clinical text: the CDS adapter hands over the facts its handler returned, and
+only their known identifier keys are copied, so a patient name in a request cannot reach the log.
 
 Lines are written by a small sink, not through `logging`: a line per hook call through a Logger,
 its handler lock, a Formatter and a LogRecord cost about as much as rendering a card. Each line is
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Flask
 
 from plugin.config import resolve_path
 
@@ -87,7 +87,7 @@ def _identifier(value: Any) -> str | None:
 
 def note_request_ids(left: Any, body: Any) -> None:
     """Copy `hook` and `hookInstance` from a parsed request body into what the audit line is built from
-    (normally g.cds_audit), for a call refused before the pipeline recorded them itself.
+    (the facts of the call), for a call refused before the pipeline recorded them itself.
 
     Only string values are taken (the body was not validated: anything else stays null), and an id
     the pipeline already recorded is kept."""
@@ -99,16 +99,6 @@ def note_request_ids(left: Any, body: Any) -> None:
             left[key] = value
 
 
-def cds_call_kind(path: str) -> tuple[str, str] | None:
-    """('cds-hook-call' | 'cds-feedback', service id) for a CDS Hooks call path, else None."""
-    parts = path.strip("/").split("/")
-    if len(parts) == 2 and parts[0] == "cds-services" and parts[1]:
-        return "cds-hook-call", parts[1]
-    if len(parts) == 3 and parts[0] == "cds-services" and parts[2] == "feedback" and parts[1]:
-        return "cds-feedback", parts[1]
-    return None
-
-
 def build_record(
     event: str,
     service_from_path: str,
@@ -117,7 +107,7 @@ def build_record(
     latency_ms: float,
     token: Any,
 ) -> dict[str, Any]:
-    """The audit line of one CDS call from what the handler left (`left`, normally g.cds_audit)."""
+    """The audit line of one CDS call from what the handler left (`left`, the facts the handler returned)."""
     if not isinstance(left, dict):
         left = {}
     rules = left.get("rules")
@@ -138,19 +128,6 @@ def build_record(
         if isinstance(left.get(count), int) and not isinstance(left.get(count), bool):
             record[count] = left[count]
     return record
-
-
-def audit_record(response: Response, latency_ms: float) -> dict[str, Any] | None:
-    """The audit line for this Flask request, or None when the request is not a CDS Hooks call."""
-    if request.method != "POST":
-        return None
-    kind = cds_call_kind(request.path)
-    if kind is None:
-        return None
-    event, service_from_path = kind
-    return build_record(
-        event, service_from_path, g.get("cds_audit"), response.status_code, latency_ms, g.get("cds_token")
-    )
 
 
 def write_audit(app: Flask, record: dict[str, Any], issued: list[dict[str, Any]] | None = None) -> None:

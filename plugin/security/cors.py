@@ -33,17 +33,25 @@ def is_preflight() -> bool:
     )
 
 
+def preflight_headers(app: Flask, origin: str | None) -> list[tuple[str, str]]:
+    """The headers of the 204 answering a preflight from `origin`."""
+    allowed = _allowed_origin(app, origin)
+    headers: list[tuple[str, str]] = []
+    if allowed:
+        headers.append(("Access-Control-Allow-Origin", allowed))
+        headers.append(("Access-Control-Allow-Methods", ALLOW_METHODS))
+        headers.append(("Access-Control-Allow-Headers", ALLOW_HEADERS))
+        headers.append(("Access-Control-Max-Age", str(app.config["PLUGIN"]["cors"]["max_age_seconds"])))
+    if allowed != "*":
+        headers.append(("Vary", "Origin"))
+    return headers
+
+
 def preflight_response(app: Flask) -> Response:
     response = Response(status=204)
     del response.headers["Content-Type"]
-    allowed = _allowed_origin(app, request.headers.get("Origin"))
-    if allowed:
-        response.headers["Access-Control-Allow-Origin"] = allowed
-        response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
-        response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
-        response.headers["Access-Control-Max-Age"] = str(app.config["PLUGIN"]["cors"]["max_age_seconds"])
-    if allowed != "*":
-        response.headers["Vary"] = "Origin"
+    for name, value in preflight_headers(app, request.headers.get("Origin")):
+        response.headers[name] = value
     return response
 
 

@@ -1,7 +1,7 @@
 """Error bodies in the caller's dialect: OperationOutcome under FHIR paths, CDS Hooks JSON elsewhere.
 
-The CDS answers are also kept as plain data (`Refusal`), so the WSGI-level service-call path
-(plugin/cds_hooks/hook_endpoint.py) sends exactly what the Flask routes send.
+The CDS answers are also kept as plain data (`Refusal`), so the WSGI-level CDS adapter
+(plugin/cds_hooks/adapter.py) sends exactly what a Flask route would send.
 """
 
 from __future__ import annotations

@@ -1,23 +1,78 @@
-"""The storage area: one Store per app, opened from `[storage] url`."""
+"""The storage area: one Store per app, opened from `[storage] url`, and the health endpoints.
+
+GET /healthz: the process answers (liveness: restart it when this fails).
+GET /readyz:  the store answers a query and its schema is at the revision this code needs
+              (readiness: send it traffic only while this is 200). 503 with the reason otherwise.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 from flask import Flask, current_app
+from sqlalchemy.engine import make_url
 
+from plugin.http import json_response
 from plugin.storage.store import Store, StoreInputError
 
-__all__ = ["Store", "StoreInputError", "get_store", "init_app"]
+__all__ = ["Store", "StoreInputError", "enable_background_purge", "get_store", "init_app"]
 
 EXTENSION_KEY = "store"
+PURGE_KEY = "store_background_purge"
+PREFORK_WARMUPS_KEY = "prefork_warmups"  # plugin.serving.WARMUPS_KEY (not imported: it loads gunicorn)
 _open_lock = threading.Lock()
 
 
 def init_app(app: Flask) -> None:
     """Open the configured store lazily: the first request (or CLI use) connects, not the import."""
     app.extensions[EXTENSION_KEY] = None
+    if make_url(app.config["PLUGIN"]["storage"]["url"]).get_backend_name() == "postgresql":
+        # Import the driver before gunicorn forks (plugin/serving.py runs `prefork_warmups`): each
+        # worker would otherwise pay the import on its first request, and keep its own copy.
+        app.extensions.setdefault(PREFORK_WARMUPS_KEY, []).append(_import_postgresql_driver)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return json_response({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        problem = readiness_problem(app)
+        if problem:
+            return json_response({"status": "unavailable", "problem": problem}, status=503)
+        return json_response({"status": "ready"})
+
+
+def _import_postgresql_driver() -> None:
+    import psycopg  # noqa: F401
+    import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+
+
+def readiness_problem(app: Flask) -> str | None:
+    """Why this instance should not get traffic, or None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from plugin.storage.migrate import status
+
+    try:
+        return status(get_store(app).engine).problem()
+    except SQLAlchemyError as exc:
+        return f"the store does not answer: {type(exc).__name__}"
+
+
+def enable_background_purge(app: Flask) -> None:
+    """Serve mode: each process that opens the store also trims it by `[storage.retention]`."""
+    app.extensions[PURGE_KEY] = True
+
+
+def _start_purge(application: Flask, store: Store) -> None:
+    from plugin.storage.retention import BackgroundPurge, Retention
+
+    retention = Retention.from_settings(application.config["PLUGIN"]["storage"])
+    if retention.purge_interval_seconds > 0:
+        store.background_purge = BackgroundPurge(store.engine, retention).start()
 
 
 def get_store(app: Flask | None = None) -> Store:
@@ -28,6 +83,8 @@ def get_store(app: Flask | None = None) -> Store:
         # connections; drop them from its pool without closing them under the parent.
         store.engine.dispose(close=False)
         store.pid = os.getpid()
+        if application.extensions.get(PURGE_KEY):
+            _start_purge(application, store)  # the parent's purge thread did not come along
     if store is None:
         # Threads of one worker share one engine (and its pool); each forked worker opens its own.
         with _open_lock:
@@ -35,4 +92,6 @@ def get_store(app: Flask | None = None) -> Store:
             if store is None:
                 store = Store(application.config["PLUGIN"]["storage"]["url"])
                 application.extensions[EXTENSION_KEY] = store
+                if application.extensions.get(PURGE_KEY):
+                    _start_purge(application, store)
     return store

@@ -1,4 +1,7 @@
-"""The tables, shared by the Store (plugin/storage/store.py) and the write-behind sinks."""
+"""The tables, shared by the Store (plugin/storage/store.py) and the write-behind sinks.
+
+This is the schema at the newest migration (plugin/storage/migrations/versions): a change here
+needs a new revision there, and tests/storage/test_migrations.py checks that the two agree."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ feedback = Table(
     Column("accepted_suggestions", JSON, nullable=True),
     Column("override_reason", JSON, nullable=True),
     Column("outcome_timestamp", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 issued_cards = Table(
@@ -30,14 +33,14 @@ issued_cards = Table(
     Column("hook_instance", String(MAX_ID_LENGTH), nullable=False),
     Column("topic", String(60), nullable=False),
     Column("rule_id", String(200), nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 audit = Table(
     "audit",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
     Column("event", String(40), nullable=False, server_default="cds-hook-call"),
     Column("service_id", String(MAX_ID_LENGTH), nullable=False),
     Column("hook_instance", String(MAX_ID_LENGTH), nullable=True),

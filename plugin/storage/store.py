@@ -18,7 +18,6 @@ ones raise StoreInputError instead of a database error, so a caller can answer 4
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import threading
@@ -30,24 +29,23 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     create_engine,
-    delete,
     event,
     func,
     insert,
     select,
-    text,
 )
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError
 
+from plugin.storage.migrate import status as schema_status
+from plugin.storage.migrate import upgrade as migrate_schema
+from plugin.storage.replay import ReplayLedger, ReplayStoreError
 from plugin.storage.schema import MAX_ID_LENGTH, audit, feedback, issued_cards, jwt_replay, metadata
 from plugin.storage.sinks import Call, CoreSink, SqliteSink
 from plugin.storage.writer import WriteBehind, flush_writers_of
 
 __all__ = [
     "MAX_ID_LENGTH",
+    "ReplayStoreError",
     "Store",
     "StoreInputError",
     "audit",
@@ -59,9 +57,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# Expired replay rows are swept at most this often per process.
-_PURGE_INTERVAL_SECONDS = 60.0
 
 
 class StoreInputError(ValueError):
@@ -138,36 +133,24 @@ def engine_for(url: str, *, synchronous: str = "FULL") -> Engine:
     return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=10)
 
 
-def _create_tables(engine: Engine) -> None:
-    """Create missing tables; safe when several workers start at once on one database."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            # Serialise concurrent create_all calls: without it two workers race on CREATE TABLE.
-            conn.execute(text("SELECT pg_advisory_xact_lock(335952)"))
-            metadata.create_all(conn)
-        return
-    for attempt in range(3):
-        try:
-            metadata.create_all(engine)
-            return
-        except DatabaseError:
-            # Another process created the table between our check and our CREATE.
-            if attempt == 2:
-                raise
-            time.sleep(0.1)
-
-
 class Store:
     """The one storage interface the service uses (see the module docstring for when writes commit)."""
 
-    def __init__(self, url: str, *, write_behind: bool = True) -> None:
+    def __init__(self, url: str, *, write_behind: bool = True, migrate: bool | None = None) -> None:
+        """`migrate`: bring the schema to the newest revision now. By default only on SQLite; a
+        PostgreSQL schema is changed by `cpt-plugin db upgrade` (plugin/storage/migrate.py)."""
         self.url = url
         self.engine = engine_for(url)
         self.backend = self.engine.dialect.name
         self.pid = os.getpid()
-        _create_tables(self.engine)
-        self._last_purge = 0.0
-        self._purge_lock = threading.Lock()
+        if migrate if migrate is not None else self.backend == "sqlite":
+            migrate_schema(self.engine, fresh_from_metadata=True)
+        else:
+            problem = schema_status(self.engine).problem()
+            if problem:
+                log.error("storage at %s: %s", self.engine.url, problem)
+        self.ledger = ReplayLedger(self.engine.url)
+        self.background_purge: Any = None  # a retention.BackgroundPurge when the server runs one
         self._write_behind = write_behind
         self._writer: WriteBehind | None = None
         self._writer_lock = threading.Lock()
@@ -217,6 +200,9 @@ class Store:
         if writer is not None and writer.pid == os.getpid():
             writer.close()
         self._writer = None
+        if self.background_purge is not None:
+            self.background_purge.stop()
+        self.ledger.close()
         self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------------
@@ -346,41 +332,11 @@ class Store:
     # ----------------------------------------------------------------------------------------------
     # JWT replay
 
-    @staticmethod
-    def _token_key(issuer: str, jti: str) -> str:
-        return hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
-
     def claim_jti(self, issuer: str, jti: str, expires_at: int) -> bool:
         """Record that `issuer` used `jti` until `expires_at` (epoch seconds).
 
-        True the first time; False when the same pair is still live (a replay). One statement, so
-        concurrent claims from several workers or instances cannot both win (INSERT .. ON CONFLICT
-        .. RETURNING: SQLite >= 3.35, PostgreSQL >= 9.5).
-        """
-        now = int(time.time())
-        values = {"token_key": self._token_key(issuer, jti), "expires_at": int(expires_at)}
-        dialect = pg_dialect if self.backend == "postgresql" else sqlite_dialect
-        stmt = dialect.insert(jwt_replay).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[jwt_replay.c.token_key],
-            set_={"expires_at": stmt.excluded.expires_at},
-            # An expired entry may be reused; a live one makes this a no-op (rowcount 0).
-            where=jwt_replay.c.expires_at < now,
-        ).returning(jwt_replay.c.token_key)
-        with self.engine.begin() as conn:
-            # A row comes back when inserted or when an expired entry was taken over; none on a replay.
-            claimed = conn.execute(stmt).first() is not None
-        self._maybe_purge(now)
-        return claimed
-
-    def _maybe_purge(self, now: int) -> None:
-        if now - self._last_purge < _PURGE_INTERVAL_SECONDS or not self._purge_lock.acquire(blocking=False):
-            return
-        try:
-            self._last_purge = now
-            with self.engine.begin() as conn:
-                conn.execute(delete(jwt_replay).where(jwt_replay.c.expires_at < now))
-        except DatabaseError:
-            log.warning("could not purge expired JWT replay entries", exc_info=True)
-        finally:
-            self._purge_lock.release()
+        True the first time; False when the same pair is still live (a replay), whichever worker or
+        instance saw it first. One statement on the shared database, without an fsync of its own
+        (plugin/storage/replay.py says what a crash can lose). ReplayStoreError when the database
+        cannot answer: the caller must then refuse the token."""
+        return self.ledger.claim(issuer, jti, expires_at)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 
 from plugin.config import resolve_path
-from plugin.terminology.registry import Registry, load_packages, load_registry
+from plugin.terminology import http
+from plugin.terminology.app_registry import ENDPOINTS_KEY, EXTENSION_KEY, get_registry
+from plugin.terminology.model.registry import Registry, load_packages, load_registry
+from plugin.terminology.model.warmup import warm_terminology
 
-EXTENSION_KEY = "terminology_registry"
-ENDPOINTS_KEY = "terminology_endpoint_registries"
+__all__ = ["EXTENSION_KEY", "ENDPOINTS_KEY", "get_registry", "init_app"]
 PREFORK_WARMUPS_KEY = "prefork_warmups"  # plugin.serving.WARMUPS_KEY (not imported: it loads gunicorn)
 # FHIR-version-specific packages (e.g. hl7.fhir.r4.core for /fhir, hl7.fhir.r5.core for /fhir/r5): each
 # endpoint sees its own on top of the shared registry, so a core code system answers in that version.
@@ -34,6 +36,7 @@ def init_app(app: Flask) -> None:
     packages = [resolve_path(settings, p) for p in content.get("packages", [])]
     shared = load_registry(folders, packages)
     _add_icd10cm(settings, shared)
+    _add_icd10cm(settings, shared)
     app.extensions[EXTENSION_KEY] = shared
     tx_settings = settings.get("terminology", {})
     endpoints: dict[str, Registry] = {}
@@ -43,15 +46,10 @@ def init_app(app: Flask) -> None:
         endpoints[fhir_version] = load_packages(own, parent=core) if own else core
     app.extensions[ENDPOINTS_KEY] = endpoints
 
-    from plugin.terminology.warmup import warm_terminology
-
     # Index the shared code systems where the app is loaded (the gunicorn master, with preload), so
     # the workers share them instead of each building its own on first use (plugin/serving.py).
     app.extensions.setdefault(PREFORK_WARMUPS_KEY, []).append(lambda: warm_terminology(shared, endpoints))
-
-    from plugin.terminology import blueprint
-
-    blueprint.register(app)
+    http.register(app)
 
 
 def _add_icd10cm(settings: dict, registry: Registry) -> None:
@@ -66,12 +64,3 @@ def _add_icd10cm(settings: dict, registry: Registry) -> None:
     path = None if choice == "bundled" else resolve_path(settings, choice)
     resource, origin = cached_tabular(path)
     registry.add(resource, origin)
-
-
-def get_registry(app: Flask | None = None, fhir_version: str | None = None) -> Registry:
-    """The shared registry of the given (or current) app; with `fhir_version` ("R4" or "R5"), what
-    that endpoint sees: its own FHIR-version packages over the shared registry."""
-    extensions = (app or current_app).extensions
-    if fhir_version is None:
-        return extensions[EXTENSION_KEY]
-    return extensions[ENDPOINTS_KEY][fhir_version]

@@ -16,7 +16,9 @@ XV = "http://hl7.org/fhir/5.0/StructureDefinition/extension-"
 EXT_EXPANSION_PROPERTY = XV + "ValueSet.expansion.property"
 EXT_CONTAINS_PROPERTY = XV + "ValueSet.expansion.contains.property"
 
-# R5 ConceptMap relationship <-> R4 equivalence (http://hl7.org/fhir/R5/conceptmap-mappings.html)
+# R5 ConceptMap relationship <-> R4 equivalence, the one table of the product and its tx test runner
+# (tools/txtests). As the FHIR cross-version maps give it: StructureMap ConceptMap5to4 / ConceptMap4to5 of
+# the FHIR extensions pack (http://hl7.org/fhir/StructureMap/ConceptMap5to4): not-related-to -> unmatched.
 RELATIONSHIP_TO_EQUIVALENCE = {
     "related-to": "relatedto",
     "equivalent": "equivalent",

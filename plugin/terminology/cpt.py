@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.terminology import messages
-from plugin.terminology.codesystem import CodeSystemView, Concept, primitive
 from plugin.terminology.convert import conceptmap_to_r5
+from plugin.terminology.model.codesystem import CodeSystemView, Concept, primitive
 
 CPT = "http://www.ama-assn.org/go/cpt"
 HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
@@ -29,6 +29,8 @@ _OTHER_SEPARATOR = re.compile(r"^[0-9A-Z]{5}([-.])[0-9A-Z]{2}")
 # applicability code -> (severity, message id, result stays true?)
 OUTCOMES = {
     "not-applicable": ("error", "CPT_MOD_NOT_APPLICABLE"),
+    # 25 and FT belong on the same-day E/M line; on the procedure line they are a coding error.
+    "other-line": ("error", "CPT_MOD_OTHER_LINE"),
     "clinically-inconsistent": ("error", "CPT_MOD_CLINICALLY_INCONSISTENT"),
     "not-paid-medicare": ("warning", "CPT_MOD_NOT_PAID_MEDICARE"),
     "documentation-required": ("information", "CPT_MOD_DOCUMENTATION_REQUIRED"),
@@ -194,9 +196,9 @@ def _names_base(target: dict[str, Any], base_code: str) -> bool:
 def lookup(ctx: Any, view: CodeSystemView, expression: str) -> dict[str, Any]:
     """$lookup of an expression: the base concept, then the modifiers and what applies to them."""
     from plugin.operation_outcome import tx_issue
-    from plugin.terminology.context import TxError
-    from plugin.terminology.operations.codesystem_lookup import describe
-    from plugin.terminology.parameters import part
+    from plugin.terminology.model.context import TxError
+    from plugin.terminology.model.lookup_result import describe
+    from plugin.terminology.model.parameters import part
 
     evaluation = evaluate(ctx, view, expression)
     errors = [f for f in evaluation.findings if f.severity == "error"]
@@ -240,7 +242,7 @@ def expression_for(
 ) -> Evaluation | None:
     """Evaluate a CPT expression during $validate-code and record its findings; None if `code` is
     an ordinary code (or not CPT)."""
-    from plugin.terminology.resources import add_path
+    from plugin.terminology.model.resources import add_path
 
     if not is_expression(system, code):
         return None

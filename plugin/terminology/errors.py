@@ -1,5 +1,9 @@
-"""The error a terminology operation raises: one issue coded from
-`http://hl7.org/fhir/tools/CodeSystem/tx-issue-type`, its text rendered from the message catalog."""
+"""The one error family of the terminology API: `TxError` and the helpers that build it.
+
+Catalog errors carry a message id and a `tx-issue-type` coding (`tx_error`, `circular_reference`,
+`too_costly`, `supplements_missing`); request errors (`bad_request`, `not_found`, `not_supported`)
+carry only the issue code and text. All are OperationOutcomeErrors, so /fhir answers each as an
+OperationOutcome with its status."""
 
 from __future__ import annotations
 
@@ -40,6 +44,21 @@ class TxError(OperationOutcomeError):
         self.unknown_system = unknown_system
 
 
+def bad_request(text: str, *, expression: list[str] | None = None) -> TxError:
+    """A request the server cannot read: missing or malformed parameters (400, `invalid`)."""
+    return TxError(400, None, text, code="invalid", expression=expression)
+
+
+def not_found(text: str) -> TxError:
+    """A resource the request names that the server does not hold (404, `not-found`)."""
+    return TxError(404, None, text, code="not-found")
+
+
+def not_supported(status: int, text: str) -> TxError:
+    """A request form the server does not speak: a format (406), a media type (415), an option (400)."""
+    return TxError(status, None, text, code="not-supported")
+
+
 def tx_error(status: int, message_id: str, *args: Any, **kwargs: Any) -> TxError:
     return TxError(status, message_id, messages.render(message_id, *args), **kwargs)
 
@@ -66,10 +85,11 @@ def too_costly(url: str, limit: int) -> TxError:
     )
 
 
-def supplements_missing(missing: Sequence[str]) -> TxError:
-    """A value set whose `valueset-supplement` extensions name supplements the server does not have."""
+def supplements_missing(missing: Sequence[str], status: int = 422) -> TxError:
+    """Supplements a value set (`valueset-supplement`) or a request (`useSupplement`) names that the server
+    does not have: 422 for a value set's, 400 for a $lookup's own request."""
     return TxError(
-        422,
+        status,
         "VALUESET_SUPPLEMENT_MISSING",
         messages.plural(len(missing), "VALUESET_SUPPLEMENT_MISSING", len(missing), ",".join(missing)),
         code="not-found",

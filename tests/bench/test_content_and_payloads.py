@@ -8,8 +8,8 @@ from pathlib import Path
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.valueset import ValueSet
 
-from plugin.bench import content, payloads
-from plugin.bench.floor import create_floor_app
+from tools.bench import content, payloads
+from tools.bench.floor import create_floor_app
 
 
 def _depth(concepts: list[dict], level: int = 1) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plugin.bench.loadgen import build_request, run_load
+from tools.bench.loadgen import build_request, run_load
 
 
 class CountingApp:
@@ -104,3 +104,25 @@ def test_build_request__sets_host_and_length() -> None:
     assert b"\r\nHost: 127.0.0.1:8123" in head
     assert b"\r\nContent-Length: 5" in head
     assert body == b"12345"
+
+
+def test_open_loop__a_list_of_requests__each_sent_once_in_turn(serve) -> None:
+    """What the JWT open-loop run needs: a fresh token per request, never one twice."""
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with lock:
+            seen.append(environ.get("HTTP_X_TOKEN", ""))
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    server = serve(app)
+    raws = [
+        build_request("127.0.0.1", server.port, "GET", "/x", None, {"X-Token": f"t{i}"}) for i in range(150)
+    ]
+    result = run_load("127.0.0.1", server.port, raws, duration=1.0, rate=100, processes=2)
+    assert 98 <= result.requests <= 102 and result.errors == 0
+    assert len(seen) == len(set(seen)) == result.requests  # no value sent twice
+    with pytest.raises(ValueError, match="open-loop"):
+        run_load("127.0.0.1", server.port, raws, duration=1.0)

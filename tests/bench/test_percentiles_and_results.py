@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from plugin.bench import report
-from plugin.bench.loadgen import LoadResult, percentile
+from tools.bench import report
+from tools.bench.loadgen import LoadResult, percentile
 
 
 def test_percentile__nearest_rank() -> None:

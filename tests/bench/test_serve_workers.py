@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from plugin.bench.procs import children, free_port
 from plugin.cli import main
 from plugin.serving import gunicorn_options
+from tools.bench.procs import children, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugin.bench.stacks import summarise, table
+from tools.bench.stacks import summarise, table
 
 COLLAPSED = """\
 run (gunicorn/arbiter.py:10);handle (app.py:5);validate (schemas.py:53);descend (jsonschema/validators.py:1) 6

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plugin.bench.wrk import run_wrk
+from tools.bench.wrk import run_wrk
 
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"

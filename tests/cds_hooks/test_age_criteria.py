@@ -40,7 +40,7 @@ def test_day_before_6th_birthday__age_5__warning_suggests_33951(call, cds_app) -
     response = call(ORDER_SIGN, order_sign([order], birth_date="2020-11-21"))
     [card] = age_cards(response)
     assert card["indicator"] == "warning"
-    assert card["extension"]["org.cpt-plugin.rule"] == {"id": "age-band-mismatch", "version": "1.0.1"}
+    assert card["extension"]["org.cpt-plugin.rule"] == {"id": "age-band-mismatch", "version": "1.1.0"}
     assert "Age 5 on 2026-11-20" in card["summary"] and "33951" in card["summary"]
     assert len(card["summary"]) < 140
     assert card["selectionBehavior"] == "at-most-one"
@@ -60,10 +60,11 @@ def test_day_before_6th_birthday__age_5__warning_suggests_33951(call, cds_app) -
     }
     assert card["source"]["topic"]["code"] == "age-criteria"
     assert card["source"]["url"].startswith("https://")
-    # A source whose date the research did not record says so, instead of "as of undated".
-    assert card["detail"].rstrip().endswith("(computation of age; 29 February births) (date not given)")
+    # Sources are dated; no state statute is cited as the general rule for 29 February births.
+    assert card["detail"].rstrip().endswith("ATS coding newsletter, February 2015 (as of 2015-02)")
+    assert "Maryland" not in card["detail"] and "29 February" not in card["detail"]
     assert "undated" not in card["detail"]
-    assert "Rule `age-band-mismatch` v1.0.1" in card["detail"]
+    assert "Rule `age-band-mismatch` v1.1.0" in card["detail"]
 
 
 def test_6th_birthday_itself__age_6__no_age_card(call) -> None:

@@ -61,7 +61,7 @@ def test_missing_element_list__semicolons_between_names_with_commas(scenario_car
         for where, card in scenario_cards
         if where == "adult-aetna order-sign" and card["source"]["topic"]["code"] == "documentation"
     }
-    assert "Cannula size, for each cannula; Cannula vessel or site, for each cannula; " in detail
+    assert "ECMO mode (VA or VV); Cannula vessel or site, for each cannula; Imaging guidance used" in detail
 
 
 def test_two_orders__card_names_them_with_and(scenario_cards) -> None:

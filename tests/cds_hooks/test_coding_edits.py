@@ -47,7 +47,7 @@ def test_40_year_old_33952_77001_33987__coding_edit_cards_for_both(call) -> None
     [add_on] = cards_of(response, rule="ncci-add-on-without-primary")
     assert "only with 33953, 33954, 33955 or 33956; none of them is ordered" in add_on["summary"]
     assert "no modifier bypass" in add_on["summary"]
-    assert "33952 is not a valid primary code" in add_on["detail"]
+    assert "33952 is not a primary code for 33987." in add_on["detail"]
     assert cards_of(response, rule="ncci-mue-exceeded") == []
     assert cards_of(response, topic="age-criteria") == []
 
@@ -75,7 +75,8 @@ def test_reposition_33958_alongside__not_separately_reportable_mod_ind_0(call) -
     [card] = cards_of(call(ORDER_SIGN, order_sign(orders)), rule="ncci-ptp-no-bypass")
     assert (
         card["summary"]
-        == "33958 is not separately reportable with 33952 (NCCI edit; no modifier bypasses it)"
+        == "33958 is not separately reportable with 33952 by the same provider on the same date"
+        " (NCCI; no modifier bypasses it)"
     )
     assert "modifier indicator **0**" in card["detail"]
     assert "Repositioning at the same session" in card["detail"]
@@ -100,8 +101,10 @@ def test_33954_with_33952__mutually_exclusive_but_modifier_allowed(call) -> None
 
 def test_critical_care_99291_same_day__modifier_25(call) -> None:
     orders = [service_request("sr-1", "33952"), service_request("sr-2", "99291")]
-    [card] = cards_of(call(ORDER_SIGN, order_sign(orders)), rule="ncci-ptp-modifier-bypass")
-    assert "modifier 25 only if distinct" in card["summary"]
+    [card] = cards_of(call(ORDER_SIGN, order_sign(orders)), rule="ncci-ptp-em-modifier-25")
+    assert "modifier 25 on the E/M line" in card["summary"]
+    assert "significant and separately identifiable" in card["detail"]
+    assert "separate session" not in card["detail"]
 
 
 def test_no_edit_pairs__initiation_and_ultrasound_guidance_are_silent(call) -> None:

@@ -56,8 +56,8 @@ def test_card_parts_with_placeholders__render_for_each_request(tmp_path) -> None
         assert card["links"][0]["url"].endswith(f"/fhir/Questionnaire/ecmo-cannulation-note?code={code}")
         assert card["links"][0]["url"].startswith("http://localhost/")
         assert f"Ordered as {code} (2026-11-20)." in card["detail"]
-        # The element note that names {order.code} is filled per order, in the table built per request.
-        assert f"Fluoroscopy is included in {code} when performed" in card["detail"]
+        # The section that names {order.code} is filled per order.
+        assert f"fluoroscopic guidance is included in {code} when performed" in card["detail"]
 
 
 def test_constant_card_parts__the_same_in_every_response(cds_app) -> None:
@@ -65,10 +65,10 @@ def test_constant_card_parts__the_same_in_every_response(cds_app) -> None:
     for key in ("source", "overrideReasons", "indicator"):
         assert first[key] == second[key]
     assert first["source"]["label"].startswith("ECMO/ECLS cannulation note elements")
-    assert first["source"]["url"] == "https://webhooks.codingahead.com/cpt/codes/33952"
+    assert first["source"]["url"] == "https://www.ama-assn.org/practice-management/cpt"
     assert (
         first["detail"].endswith(second["detail"].rsplit("\n", 1)[-1])
-        and "Rule `cannulation-note-elements` v1.0.1" in first["detail"].rsplit("\n", 1)[-1]
+        and "Rule `cannulation-note-elements` v1.1.0" in first["detail"].rsplit("\n", 1)[-1]
     )
 
 
@@ -98,20 +98,21 @@ def test_rules_that_bind_alike__each_reads_its_own_parameters(tmp_path) -> None:
     data = json.loads(path.read_text())
     short = copy.deepcopy(data["rules"][0])
     short["id"] = "cannulation-note-short"
-    short["match"]["elements"] = [e for e in short["match"]["elements"] if e["code"] == "cannula-size"]
+    short["match"]["elements"] = [e for e in short["match"]["elements"] if e["code"] == "ecmo-mode"]
     short["card"]["summary"] = "Short list: {documentation.count_shown} of {documentation.count_total}"
     data["rules"].append(short)
     path.write_text(json.dumps(data))
     app = create_app(cds_settings(tmp_path, content={"cds_hooks": str(folder)}))
     response = post(app, order_sign([service_request("sr-1", "33952", text="ECMO, 21 Fr cannulae")]))
-    [full] = cards_of(response, rule=NOTE_RULE)
-    [partial] = cards_of(response, rule="cannulation-note-short")
-    assert "of 10 elements" in full["summary"]
-    assert partial["summary"] == "Short list: 1 of 1"
-    rows = [line for line in partial["detail"].split("\n") if line.startswith("| ")]
-    assert rows[1:] == [
-        "| Cannula size, for each cannula | yes: the order text | Size of each cannula, e.g. 21 Fr. |"
-    ]
+    # One card per topic for the same order: the second rule's card is a paragraph of the first.
+    [full] = cards_of(response, topic="documentation")
+    assert full["extension"]["org.cpt-plugin.rule"]["id"] == NOTE_RULE
+    assert full["summary"].startswith("Cannulation note for 33952: still to show Indication; ECMO mode")
+    assert (
+        "**Short list: 0 of 1.** Not yet shown by the order for **33952**: **ECMO mode (VA or VV)**."
+        in (full["detail"])
+    )
+    assert "Rule `cannulation-note-short`" in full["detail"]
 
 
 def test_bad_order_text_pattern__app_refuses_to_start(tmp_path) -> None:

@@ -20,12 +20,12 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from plugin.bench.payloads import order_sign_request
 from plugin.cds_hooks.fast_schema import portable_pattern
 from plugin.cds_hooks.schemas import HOOK_SCHEMAS, Schemas, load_schemas
 from plugin.config import PROJECT_ROOT
 from plugin.sandbox.hookrequest import build_request
 from plugin.sandbox.store import SandboxStore
+from tools.bench.payloads import order_sign_request
 
 from . import stubs
 

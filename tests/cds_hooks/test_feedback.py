@@ -207,14 +207,3 @@ def test_feedback_command__runs_as_the_installed_cli_on_an_empty_store(tmp_path)
 def test_feedback_command__missing_config_file__exit_2(tmp_path, capsys) -> None:
     assert main(["feedback", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "not found" in capsys.readouterr().err
-
-
-def test_feedback__audit_counts_the_items(cds_app) -> None:
-    from flask import g
-
-    items = [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": WHEN}] * 2
-    with cds_app.test_request_context(
-        f"/cds-services/{ORDER_SIGN}/feedback", method="POST", json={"feedback": items}
-    ):
-        assert cds_app.full_dispatch_request().status_code == 200
-        assert g.cds_audit == {"service": ORDER_SIGN, "hookInstance": None, "rules": [], "feedbackItems": 2}

@@ -68,7 +68,11 @@ def test_each_payer__its_card(call, payor, rule, must_say) -> None:
     assert card["indicator"] == "info"
     for text in must_say:
         assert text in card["detail"], text
-    assert "General guidance, our inference (not a payer rule)" in card["detail"]
+    # Commercial prior-authorization patterns are labelled as inference, and never shown for Medicare.
+    commercial = "General guidance for commercial plans, our inference (not a payer rule)"
+    assert (commercial in card["detail"]) is (rule != "payer-medicare")
+    if rule == "payer-medicare":
+        assert "business days" not in card["detail"] and "prior-authorization" not in card["detail"]
 
 
 @pytest.mark.parametrize("payor", ["Acme Health Cooperative", "Humana"])
@@ -113,10 +117,12 @@ def test_order_sign__coverage_information_on_each_family_order_only(call) -> Non
     assert len(parts["coverage-assertion-id"]) == 1
 
 
-def test_blue_plan__coverage_conditional_with_clinical_documentation(call) -> None:
+def test_blue_plan__coverage_indeterminate_with_the_policy_attributed(call) -> None:
+    # Only several Blue plans use BCBSA 8.01.60, so the member's plan's coverage is not known.
     response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")], payer="Highmark BCBS"))
     parts = coverage_parts(response["systemActions"][0])
-    assert parts["covered"] == ["conditional"] and parts["doc-needed"] == ["clinical"]
+    assert parts["covered"] == ["indeterminate"] and "doc-needed" not in parts
+    assert "used by several Blue plans" in parts["reason"][0]["text"]
 
 
 def test_order_select__no_system_actions(call) -> None:

@@ -75,7 +75,14 @@ class FhirStandIn:
 
     def page2(self) -> Any:
         self._record("page2")
-        return jsonify(stubs.searchset({"resourceType": "Consent", "id": "consent-2", "status": "active"}))
+        condition = {
+            "resourceType": "Condition",
+            "id": "condition-2",
+            "code": {
+                "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J80", "display": "ARDS"}]
+            },
+        }
+        return jsonify(stubs.searchset(condition))
 
     def moved(self, rtype: str, rid: str) -> Any:
         self._record("moved")
@@ -250,10 +257,10 @@ def test_other_key_times_out__data_quality_card(call, fhir) -> None:
 
 def test_other_key_absent_and_no_fhir_server__data_quality_card(call) -> None:
     pre = stubs.prefetch(birth_date="2020-11-21")
-    del pre["consents"]
+    del pre["conditions"]
     response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")], prefetch_data=pre))
     [card] = cards_of(response, rule="prefetch-unavailable")
-    assert "consents" in card["summary"]
+    assert "conditions" in card["summary"] and "the indication hints" in card["summary"]
 
 
 def test_fhir_server_not_allowed_by_fetch_policy__nothing_fetched_and_412(cds_client) -> None:
@@ -299,15 +306,15 @@ def test_prefetch_key_given_as_operation_outcome__fetched_instead(call, fhir) ->
 def test_paginated_search__next_pages_on_the_same_server_are_followed(call, fhir) -> None:
     first = stubs.searchset()
     first["link"] = [{"relation": "next", "url": f"{fhir.base}/page2"}]
-    fhir.resources["Consent"] = first
+    fhir.resources["Condition"] = first
     pre = stubs.prefetch(birth_date="1986-03-14")
-    del pre["consents"]
+    del pre["conditions"]
     response = call(
         ORDER_SIGN, order_sign([service_request("sr-1", "33952")], prefetch_data=pre, fhir_server=fhir.base)
     )
-    assert [r["type"] for r in fhir.requests] == ["Consent", "page2"]
+    assert [r["type"] for r in fhir.requests] == ["Condition", "page2"]
     [card] = cards_of(response, topic="documentation")
-    assert "Consent | yes" in card["detail"]
+    assert "Active conditions on file that may be the indication: J80 ARDS." in card["detail"]
 
 
 def test_patient_as_one_entry_searchset__accepted(call) -> None:

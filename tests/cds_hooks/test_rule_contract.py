@@ -122,13 +122,12 @@ def test_sentence__bad_metadata_fails_at_load(section, message) -> None:
 
 def test_card_sentences__dropped_where_they_do_not_apply(tmp_path) -> None:
     def sentences(rule: dict[str, Any]) -> None:
-        rule["sources"][0]["id"] = "cpt-descriptor"
         rule["card"]["sections"] += [
             {
                 "id": "adult-code",
                 "text": "Said of {order.code} only.",
                 "applies": {"codes": ["33952"]},
-                "source": "cpt-descriptor",
+                "source": "cpt-descriptors",
                 "confidence": "High",
                 "asOf": "2015",
             },

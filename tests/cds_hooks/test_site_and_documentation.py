@@ -41,36 +41,40 @@ def test_office_pos_11__card_names_where_it_was_found(call) -> None:
     assert card["summary"].endswith("non-facility: POS 11 (office) on ServiceRequest.locationCode")
 
 
-def test_documentation__order_context_shows_some_elements_and_links_the_form(call) -> None:
+def test_documentation__lists_only_what_the_order_does_not_show_and_links_the_form(call) -> None:
     order = service_request(
         "sr-1", "33952", reason=True, body_site=True, text="VV ECMO, 25 Fr drainage cannula"
     )
-    consent = {"resourceType": "Consent", "id": "c1", "status": "active"}
-    response = call(ORDER_SIGN, order_sign([order], consents=[consent]))
+    response = call(ORDER_SIGN, order_sign([order]))
     [card] = cards_of(response, topic="documentation")
     assert card["indicator"] == "info"
-    table = card["detail"]
-    for shown in (
-        "Indication | yes",
-        "Consent | yes",
-        "ECMO mode (VA or VV) | yes",
-        "Cannula size, for each cannula | yes",
-        "Cannula vessel or site, for each cannula | yes",
-    ):
-        assert shown in table
-    for missing in ("Complications | not yet", "Disposition | not yet", "Imaging guidance used | not yet"):
-        assert missing in table
-    assert "Fluoroscopy is included in 33952 when performed; it is not required" in table
-    assert card["summary"].startswith("Cannulation note for 33952: the order already shows 6 of 10 elements")
-    # Element names hold commas, so the ones still to document are listed with semicolons.
-    still = "Still to document: **Imaging guidance used; Complications; Concurrent procedures; Disposition**"
-    assert still in card["detail"]
-    [link] = card["links"]
-    assert link == {
-        "label": "ECMO/ECLS cannulation note (Questionnaire)",
-        "url": "http://localhost/fhir/Questionnaire/ecmo-cannulation-note",
-        "type": "absolute",
-    }
+    assert card["summary"] == "Cannulation note for 33952: still to show Imaging guidance used"
+    detail = card["detail"]
+    assert "Not yet shown by the order for **33952**: **Imaging guidance used**." in detail
+    assert "fluoroscopic guidance is included in 33952 when performed; it is not required" in detail
+    # No reference table, and nothing a coding source rates low or does not name.
+    assert "| Element |" not in detail
+    for weak in ("Consent", "Cannula size", "Complications", "Disposition"):
+        assert weak not in detail
+    assert card["links"] == [
+        {
+            "label": "ECMO/ECLS cannulation note (Questionnaire)",
+            "url": "http://localhost/fhir/Questionnaire/ecmo-cannulation-note",
+            "type": "absolute",
+        },
+        {
+            "label": "CPT 33952: what the code covers, its age band and edits",
+            "url": "http://localhost/codes/33952",
+            "type": "absolute",
+        },
+    ]
+
+
+def test_documentation__nothing_missing__no_card(call) -> None:
+    order = service_request(
+        "sr-1", "33952", reason=True, body_site=True, text="VV ECMO under fluoroscopic guidance"
+    )
+    assert cards_of(call(ORDER_SIGN, order_sign([order])), topic="documentation") == []
 
 
 def test_documentation__no_reason__active_conditions_offered_as_the_indication(call) -> None:
@@ -84,7 +88,7 @@ def test_documentation__no_reason__active_conditions_offered_as_the_indication(c
     }
     response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")], conditions=[condition]))
     [card] = cards_of(response, topic="documentation")
-    assert "Indication | not yet" in card["detail"]
+    assert card["detail"].startswith("Not yet shown by the order for **33952**: **Indication; ")
     assert "may be the indication: J80 ARDS" in card["detail"]
 
 

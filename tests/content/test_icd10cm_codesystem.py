@@ -168,7 +168,7 @@ def test_every_indication_map_target_validates_against_the_code_system(fhir: str
 
 def test_the_lean_index_answers_as_the_generic_index_does() -> None:
     from plugin.content.icd10cm_view import CompactView, compact_view
-    from plugin.terminology.codesystem import CodeSystemView
+    from plugin.terminology.model.codesystem import CodeSystemView
 
     system = load_tabular(EXCERPT, minimum=1)
     lean, full = CompactView(system), CodeSystemView(system)

@@ -13,7 +13,7 @@ BASE_CODE = f"{APPLICABILITY}#base-code"
 
 EXPECTED = {
     (CPT, "22"): "usable",
-    (CPT, "25"): "usable",
+    (CPT, "25"): "other-line",
     (CPT, "26"): "not-applicable",
     (CPT, "50"): "not-applicable",
     (CPT, "51"): "usable",
@@ -42,7 +42,7 @@ EXPECTED = {
     (HCPCS, "RT"): "usable",
     (HCPCS, "AS"): "documentation-required",
     (HCPCS, "TC"): "not-applicable",
-    (HCPCS, "FT"): "usable",
+    (HCPCS, "FT"): "other-line",
     (HCPCS, "GC"): "usable",
     (HCPCS, "CA"): "depends-on-unverified-ipo-status",
     (HCPCS, "Q0"): "usable",
@@ -51,7 +51,7 @@ EXPECTED = {
     (HCPCS, "PN"): "facility-claim-only",
     (HCPCS, "ER"): "facility-claim-only",
 }
-NOT_USABLE = {"not-applicable", "not-paid-medicare", "clinically-inconsistent"}
+NOT_USABLE = {"not-applicable", "not-paid-medicare", "clinically-inconsistent", "other-line"}
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +119,7 @@ def test_applicability_codes_are_defined_and_modifiers_exist_in_their_code_syste
         "not-applicable",
         "clinically-inconsistent",
         "facility-claim-only",
+        "other-line",
     } <= set(categories)
     assert all(c["definition"] for c in categories.values())
     for system, code in targets:

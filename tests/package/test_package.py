@@ -14,7 +14,7 @@ import pytest
 
 from plugin.cli import main
 from plugin.publish.package import build_package, published_resources
-from plugin.terminology.registry import CONFORMANCE_TYPES, load_registry
+from plugin.terminology.model.registry import CONFORMANCE_TYPES, load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 FHIR_BUNDLES = ROOT / "fhir_bundles"

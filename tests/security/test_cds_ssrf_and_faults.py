@@ -32,8 +32,10 @@ from tests.security.conftest import (
 
 FETCH_TIMEOUT = 0.5
 FETCH_TOTAL = 1.5
-# Generous margin over the configured bound for a loaded CI machine; a hang would take far longer.
-ANSWER_BOUND = FETCH_TOTAL + 2.0
+# Generous margin over the configured bound for a loaded CI machine; a hang would take far longer, and the
+# slow stub (SLOW_SECONDS) answers only after the bound, so a fetch without its timeout fails the check.
+ANSWER_BOUND = FETCH_TOTAL + 3.5
+SLOW_SECONDS = ANSWER_BOUND + 1.0
 
 
 @dataclass
@@ -59,7 +61,7 @@ class FhirStub:
             start_response("200 OK", [("Content-Type", "application/fhir+json")])
             return [b'{"resourceType": "Patient", "id": "' + b"x" * 300_000 + b'"}']
         if self.mode == "slow":
-            time.sleep(3)
+            time.sleep(SLOW_SECONDS)
         if self.mode == "drip":
             start_response(
                 "200 OK", [("Content-Type", "application/fhir+json"), ("Content-Length", "100000")]

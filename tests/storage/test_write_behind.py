@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from plugin.bench.payloads import SERVICE_ID, order_sign_request
 from plugin.cli import main
 from plugin.storage import writer as writer_module
 from plugin.storage.sinks import SqliteSink
 from plugin.storage.store import Store
 from plugin.storage.writer import WINDOW_ENV, WriteBehind
+from tools.bench.payloads import SERVICE_ID, order_sign_request
 
 
 def _count(db: Path, table: str) -> int:

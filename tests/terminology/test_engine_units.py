@@ -6,13 +6,19 @@ import time
 
 import pytest
 
-from plugin.terminology import messages, versioning
-from plugin.terminology.codesystem import CodeSystemView
-from plugin.terminology.context import TxContext, TxOptions
+from plugin.terminology import messages
 from plugin.terminology.convert import conceptmap_to_r5, translate_result_to_r4, value_set_to_r4
-from plugin.terminology.filters import UnknownFilterError, UnsafePatternError, compile_filter, compile_regex
-from plugin.terminology.languages import LanguageError, parse_accept_language
-from plugin.terminology.registry import Registry
+from plugin.terminology.expand.filters import (
+    UnknownFilterError,
+    UnsafePatternError,
+    compile_filter,
+    compile_regex,
+)
+from plugin.terminology.model import versioning
+from plugin.terminology.model.codesystem import CodeSystemView
+from plugin.terminology.model.context import TxContext, TxOptions
+from plugin.terminology.model.languages import LanguageError, parse_accept_language
+from plugin.terminology.model.registry import Registry
 from tests.terminology.conftest import SHAPES, shapes
 
 
@@ -226,7 +232,7 @@ def test_filters__subtree_membership__same_answers_walking_up_or_from_the_collec
 
 
 def test_shape__names_the_elements_of_the_wrong_json_kind_including_contained_ones() -> None:
-    from plugin.terminology import shape
+    from plugin.terminology.model import shape
 
     value_set = {
         "resourceType": "ValueSet",
@@ -243,7 +249,7 @@ def test_shape__names_the_elements_of_the_wrong_json_kind_including_contained_on
 
 
 def test_each_version__star_and_versionless_items_stand_for_every_version() -> None:
-    from plugin.terminology.resources import each_version
+    from plugin.terminology.model.resources import each_version
 
     items = [
         {"system": "http://x", "version": "*"},

@@ -1,13 +1,14 @@
 """The pre-fork warm-up indexes every shared code system where the app is loaded, so gunicorn workers
-share the indexes instead of each building its own on first use (plugin/terminology/warmup.py)."""
+share the indexes instead of each building its own on first use (plugin/terminology/model/warmup.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from plugin.serving import WARMUPS_KEY, run_warmups
-from plugin.terminology import codesystem, get_registry
-from plugin.terminology.codesystem import CodeSystemView
+from plugin.terminology import get_registry
+from plugin.terminology.model import codesystem
+from plugin.terminology.model.codesystem import CodeSystemView
 from tests.terminology.test_endpoint_packages import GENDER_CS, _client
 
 
@@ -41,7 +42,7 @@ def test_after_warmup__requests_build_no_index(tmp_path, monkeypatch: pytest.Mon
         raise AssertionError("a code system index was built on the request path")
 
     monkeypatch.setattr(codesystem.CodeSystemView, "__init__", refuse)
-    monkeypatch.setattr("plugin.terminology.textsearch.TextIndex.build", refuse)
+    monkeypatch.setattr("plugin.terminology.model.textsearch.TextIndex.build", refuse)
     lookup = client.get("/fhir/CodeSystem/$lookup", query_string={"system": GENDER_CS, "code": "male"})
     assert lookup.status_code == 200, lookup.get_data(as_text=True)[:300]
     expand = client.get(

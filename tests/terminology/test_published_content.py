@@ -86,6 +86,29 @@ def test_validate_code__33952_with_modifier_63__is_invalid_as_clinically_inconsi
     assert "clinically inconsistent" in out(response, "message")
 
 
+@pytest.mark.parametrize("modifier", ["25", "FT"])
+def test_validate_code__33952_with_an_em_line_modifier__is_invalid_naming_the_line(client, modifier) -> None:
+    # 25 and FT belong on the same-day E/M line, not on the procedure line.
+    response = client.get(
+        f"{R4}/CodeSystem/$validate-code", query_string={"url": CPT, "code": f"33952:{modifier}"}
+    )
+    assert out(response, "result") is False
+    message = out(response, "message")
+    assert f"Modifier {modifier} is not appended to CPT 33952" in message
+    assert "E/M line" in message
+
+
+@pytest.mark.parametrize("modifier", ["25", "FT", "57"])
+def test_expand__modifiers_usable_on_33952__leaves_out_the_em_line_modifiers(client, modifier) -> None:
+    response = client.get(
+        f"{R4}/ValueSet/$expand",
+        query_string={"url": "https://fhir.cpt-plugin.org/ValueSet/cpt-33952-modifiers"},
+    )
+    codes = {c["code"] for c in response.get_json()["expansion"]["contains"]}
+    assert modifier not in codes
+    assert {"22", "59", "XS"} <= codes
+
+
 def test_expand__family_with_filter_percutaneous_and_count_2__pages_consistently_with_total(client) -> None:
     seen: list[str] = []
     totals = set()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.terminology.registry import LoadError, Registry, iter_directory, iter_package
+from plugin.terminology.model.registry import LoadError, Registry, iter_directory, iter_package
 
 
 def code_system(version: str, url: str = "http://example.org/cs") -> dict:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from plugin.txtests.compare import Comparator, java_split
+from tools.txtests.compare import Comparator, java_split
 
 PINNED = Path(__file__).resolve().parents[1] / "data" / "tx-ecosystem"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin.txtests.report import suite_table, summary_lines
-from plugin.txtests.runner import RunOptions, run
+from tools.txtests.report import suite_table, summary_lines
+from tools.txtests.runner import RunOptions, run
 
 BEHAVIOURS = Path(__file__).with_name("behaviours")
 

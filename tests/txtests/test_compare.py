@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from plugin.txtests.compare import Comparator, TemplateError, lenient_base64
-from plugin.txtests.fhirjson import loads
+from tools.txtests.compare import Comparator, TemplateError, lenient_base64
+from tools.txtests.fhirjson import loads
 
 
 def diff(expected, actual, **settings):

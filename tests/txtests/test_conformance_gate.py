@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin.txtests.report import suite_table, summary_lines
-from plugin.txtests.runner import RunOptions, run
+from tools.txtests.report import suite_table, summary_lines
+from tools.txtests.runner import RunOptions, run
 
 BASELINE = Path(__file__).with_name("baseline.json")
 TIME_BUDGET_SECONDS = 600  # well inside CI's 20 minutes; the suite is about 450 calls

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from plugin.txtests.compare import Comparator
-from plugin.txtests.manifest import load_manifest
-from plugin.txtests.scrub import scrub_resource
-from plugin.txtests.sort import sort_resource
+from tools.txtests.compare import Comparator
+from tools.txtests.manifest import load_manifest
+from tools.txtests.scrub import scrub_resource
+from tools.txtests.sort import sort_resource
 
 
 def response_files(folder: Path) -> list[tuple[str, str]]:

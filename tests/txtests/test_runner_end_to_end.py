@@ -12,8 +12,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from plugin.cli import main
-from plugin.txtests import fhirjson
-from plugin.txtests.manifest import load_manifest
+from tools.txtests import fhirjson
+from tools.txtests.manifest import load_manifest
 
 CS_URL = "http://example.org/fhir/CodeSystem/demo"
 VS_URL = "http://example.org/fhir/ValueSet/demo"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plugin.txtests.scrub import scrub_resource
-from plugin.txtests.sort import sort_resource
+from tools.txtests.scrub import scrub_resource
+from tools.txtests.sort import sort_resource
 
 MSG_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
 UNKNOWN = "http://example.org/StructureDefinition/server-private"
@@ -326,7 +326,7 @@ def test_sort__malformed_lists_are_left_for_the_comparison_to_report() -> None:
 
 
 def test_without_issue_locations__drops_location_of_issues_only() -> None:
-    from plugin.txtests.scrub import without_issue_locations
+    from tools.txtests.scrub import without_issue_locations
 
     outcome = {
         "resourceType": "Parameters",

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin.txtests.report import suite_table, summary_lines
-from plugin.txtests.runner import RunOptions, run
+from tools.txtests.report import suite_table, summary_lines
+from tools.txtests.runner import RunOptions, run
 
 UPSTREAM = Path(__file__).with_name("upstream")
 BASELINE = Path(__file__).with_name("upstream_baseline.json")

@@ -19,6 +19,7 @@ from plugin.cds_hooks.binders.common import (
 from plugin.cds_hooks.contract import Binder, Binding, Context, Rule
 from plugin.cds_hooks.facts import Facts
 from plugin.cds_hooks.tables import dated_label
+from plugin.dates import age_bounds, age_text
 
 PAYER_FIELDS = ["known", "kind", "name", "matched", "coverage_ref", "finding", "confidence", "sources"]
 INDICATOR_COLUMNS = [
@@ -116,6 +117,17 @@ def _indicator_row(code: str, ctx: Context) -> str:
     return f"| {code} | " + " | ".join(cells) + " |"
 
 
+def _patient_age(facts: Facts, orders: list[Any]) -> dict[str, Any]:
+    """Every age the patient can have on the dates of service of these orders (payer policies differ by
+    age: BCBSA 8.01.60 is for adults); unknown without a usable birth date."""
+    birth = facts.birth_date
+    bounds = [b for b in (age_bounds(birth, o.service_date) for o in orders) if b] if birth else []
+    if not bounds:
+        return {"known": False, "low": None, "high": None, "text": None}
+    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    return {"known": True, "low": low, "high": high, "text": age_text(low, high)}
+
+
 def bind_coverage(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     found: list[Binding] = []
     orders = [o for o in facts.family_in_scope if rule.triggered(o.code)]
@@ -131,6 +143,7 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     binding["urgency"] = urgency
     binding["pa"] = {"label": table.pa_label, "advice": table.advice[urgency]}
     binding["indicators"] = {"table": _indicator_table(codes, table, ctx)}
+    binding["age"] = _patient_age(facts, orders)
     found.append(binding)
     return found
 
@@ -159,6 +172,7 @@ COVERAGE = Binder(
             ("urgency", []),
             ("pa", ["label", "advice"]),
             ("indicators", ["table"]),
+            ("age", ["known", "low", "high", "text"]),
         ]
     ),
     bind_coverage,

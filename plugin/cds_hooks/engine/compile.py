@@ -16,7 +16,7 @@ from plugin.cds_hooks.engine.conditions import compile_condition
 from plugin.cds_hooks.errors import RuleError
 from plugin.cds_hooks.fhir import CPT, as_dict, as_list, as_str
 from plugin.cds_hooks.tables import dated_label
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.registry import Registry
 
 __all__ = ["compile_rule", "valueset_codes", "sources_line"]
 

@@ -20,7 +20,7 @@ from plugin.cds_hooks.engine.compile import compile_rule, valueset_codes
 from plugin.cds_hooks.engine.evaluate import RuleSet
 from plugin.cds_hooks.errors import RuleError
 from plugin.cds_hooks.tables import Tables
-from plugin.terminology.registry import Registry
+from plugin.terminology.model.registry import Registry
 
 __all__ = ["load_rules", "read_rule_files", "resolve_family"]
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from plugin.content.releases.common import ReleaseError, Table
 from plugin.content.releases.pfs import code_facts
+from plugin.content.releases.ranges import apply_ranges
 
 FILE_NAMES = {
     "medicare-pfs-indicators": "pfs-indicators.json",
@@ -76,7 +77,8 @@ def _merge(tables: list[Table]) -> dict[tuple[str, str], Table]:
     return merged
 
 
-def _source(table: Table, label: str) -> dict[str, Any]:
+def _source(table: Table, label: str, source_id: str) -> dict[str, Any]:
+    """The table's source; `id` is what rule sentences cite (annotations.json `sourceIds`)."""
     release = table.release
     return {
         "label": f"{label} ({release.stamp})",
@@ -84,6 +86,7 @@ def _source(table: Table, label: str) -> dict[str, Any]:
         "detail": f"built from {release.file} by cpt-plugin content build",
         "confidence": "High",
         "asOf": release.effective,
+        "id": source_id.format(year=release.effective[:4]),
     }
 
 
@@ -136,7 +139,9 @@ def _pfs(table: Table, wanted: set[str], notes: dict[str, Any], built: Built) ->
         "title": "Medicare physician fee schedule indicators, RVUs and national amounts (ECMO family)",
         "asOf": table.release.effective,
         "release": table.release.as_json(),
-        "source": _source(table, "CMS PFS national Relative Value File"),
+        "source": _source(
+            table, "CMS PFS national Relative Value File", notes["sourceIds"]["medicare-pfs-indicators"]
+        ),
         "meaningsSource": notes["pfsMeanings"]["source"],
         "caveat": (
             "National payment amounts are total RVUs x the file's conversion factor: the national figure "
@@ -160,8 +165,6 @@ def _pair_note(column1: str, column2: str, bypass: list[str], notes: dict[str, A
     for note in notes["ptpNotes"]:
         if column1 in note["column1"] and column2 in note["column2"]:
             return str(note["note"])
-    if bypass == notes["ptpBypass"]["evaluationAndManagement"]["modifiers"]:
-        return str(notes["ptpEvaluationNote"])
     return None
 
 
@@ -172,19 +175,28 @@ def _ptp(table: Table, wanted: set[str], notes: dict[str, Any], built: Built) ->
         if row["column1"] in wanted or row["column2"] in wanted:
             (deleted if row["deletion"] and row["deletion"] <= effective else active).append(row)
     rows = _group_pairs(active, notes)
+    table_id = f"ncci-ptp-{table.release.setting}"
+    ranged = apply_ranges(rows, notes.get("ptpRanges"), table.release.stamp)
     out: dict[str, Any] = {
-        "id": f"ncci-ptp-{table.release.setting}",
+        "id": table_id,
         "title": f"CMS NCCI procedure-to-procedure edits, {table.release.setting.replace('-', ' ')} file "
         "(every edit involving an ECMO family code)",
         "asOf": effective,
         "release": table.release.as_json(),
-        "source": _source(table, f"CMS NCCI PTP edits, {table.release.setting.replace('-', ' ')}"),
+        "source": _source(
+            table,
+            f"CMS NCCI PTP edits, {table.release.setting.replace('-', ' ')}",
+            notes["sourceIds"][table_id],
+        ),
         "bypassSource": notes["ptpBypass"]["source"],
         "caveat": "PTP edits change every quarter; these are the edits of the release named.",
         "modifierIndicators": notes["ptpModifierIndicators"],
         "rows": rows,
         "deletedRows": _group_pairs(deleted, notes),
     }
+    if ranged:
+        # Rows marked `rangesFromSummary` carry ranges from the curated overlay, not the file's own rows.
+        out["rangeSource"] = notes["ptpRanges"]["source"]
     no_edit = notes["noEdit"]
     paired = {r["column2"] for r in active if r["column1"] == no_edit["with"]}
     paired |= {r["column1"] for r in active if r["column2"] == no_edit["with"]}
@@ -266,7 +278,9 @@ def _mue(tables: dict[str, Table], wanted: set[str], notes: dict[str, Any], buil
         "title": "CMS NCCI medically unlikely edits (ECMO family)",
         "asOf": main.release.effective,
         "release": main.release.as_json(),
-        "source": _source(main, f"CMS NCCI MUE, {main.release.setting.replace('-', ' ')}"),
+        "source": _source(
+            main, f"CMS NCCI MUE, {main.release.setting.replace('-', ' ')}", notes["sourceIds"]["ncci-mue"]
+        ),
         "maiSource": notes["mueMai"]["source"],
         "caveat": "MUE values change every quarter; these are the values of the release named.",
         "mai": {k: v for k, v in notes["mueMai"].items() if k != "source"},
@@ -298,7 +312,7 @@ def _aoc(table: Table, wanted: set[str], notes: dict[str, Any]) -> dict[str, Any
         "title": "CMS NCCI add-on code edits (ECMO family)",
         "asOf": table.release.effective,
         "release": table.release.as_json(),
-        "source": _source(table, "CMS NCCI add-on code edits"),
+        "source": _source(table, "CMS NCCI add-on code edits", notes["sourceIds"]["ncci-add-on-codes"]),
         "caveat": "Add-on code edits change every quarter; these are the edits of the release named.",
         "rows": rows,
     }

@@ -1,18 +1,18 @@
 """One module per FHIR terminology operation; each exposes a pure function over FHIR dicts.
 
 The functions take a `TxContext` (registry overlay + interpreted options) and the request's
-`ParsedParameters`, and return a FHIR resource dict or raise `TxError` / `OperationOutcomeError`.
-HTTP concerns (routing, content negotiation, R4/R5 shapes) live in `plugin/terminology/blueprint.py`.
+`ParsedParameters`, and return a FHIR resource dict or raise a `TxError` (plugin/terminology/errors.py).
+HTTP concerns (routing, content negotiation, R4/R5 shapes) live in `plugin/terminology/http.py`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology import shape
-from plugin.terminology.context import TxContext, tx_error
-from plugin.terminology.parameters import ParsedParameters
+from plugin.terminology.errors import bad_request, not_found, tx_error
+from plugin.terminology.model import shape
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParsedParameters
 
 
 def resolve_value_set(
@@ -22,7 +22,7 @@ def resolve_value_set(
     if instance_id is not None:
         found = ctx.registry.by_id("ValueSet", instance_id)
         if found is None:
-            raise OperationOutcomeError.simple(404, f"ValueSet/{instance_id} is not known", "not-found")
+            raise not_found(f"ValueSet/{instance_id} is not known")
         return found
     inline = params.resource("valueSet")
     if inline is not None:

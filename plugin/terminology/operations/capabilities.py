@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.terminology.context import TxContext
+from plugin.terminology.model.context import TxContext
 from plugin.version import __version__
 
 TEST_VERSION = "1.9.3"

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology import designations as ds
-from plugin.terminology import messages, versioning
-from plugin.terminology.codesystem import PREFERRED_FOR_LANGUAGE, CodeSystemView, Concept
-from plugin.terminology.context import TxContext, TxError
-from plugin.terminology.findings import unknown_code_error
-from plugin.terminology.parameters import ParametersBuilder, ParsedParameters, part
+from plugin.terminology import cpt, messages
+from plugin.terminology.errors import TxError, bad_request, not_found, supplements_missing
+from plugin.terminology.model import versioning
+from plugin.terminology.model.codesystem import CodeSystemView
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.lookup_result import describe
+from plugin.terminology.model.parameters import ParsedParameters
+from plugin.terminology.validate.findings import unknown_code_error
 
 
 def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = None) -> dict[str, Any]:
+    """The handler: the code system and code from the parameters (or the instance), then `lookup_code`."""
     coding = params.value("coding") if isinstance(params.value("coding"), dict) else {}
     code = params.string("code") or coding.get("code")
     system = params.string("system") or coding.get("system")
@@ -28,7 +30,7 @@ def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = N
     if instance_id is not None:
         resource = ctx.registry.by_id("CodeSystem", instance_id)
         if resource is None:
-            raise OperationOutcomeError.simple(404, f"CodeSystem/{instance_id} is not known", "not-found")
+            raise not_found(f"CodeSystem/{instance_id} is not known")
         system, version = resource.get("url"), resource.get("version")
     if not code:
         raise bad_request("Must provide a code (code + system, or coding)", expression=["code"])
@@ -36,18 +38,16 @@ def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = N
         raise bad_request("Must provide the code system (system, or coding.system)", expression=["system"])
     view = ctx.code_system(system, version)
     if view is None:
-        raise _unknown_system(ctx, system, ctx.determine_version(system, version))
+        raise unknown_system(ctx, system, ctx.determine_version(system, version))
+    return lookup_code(ctx, view, code)
+
+
+def lookup_code(ctx: TxContext, view: CodeSystemView, code: str) -> dict[str, Any]:
+    """$lookup of one code in one code system view, as a Parameters resource (R5 shape). CPT codes with
+    modifiers (`33952:62`) are looked up as expressions."""
     missing = ctx.missing_supplements()
     if missing:
-        raise TxError(
-            400,
-            "VALUESET_SUPPLEMENT_MISSING",
-            messages.plural(len(missing), "VALUESET_SUPPLEMENT_MISSING", len(missing), ",".join(missing)),
-            code="not-found",
-            tx_type="not-found",
-        )
-    from plugin.terminology import cpt
-
+        raise supplements_missing(missing, status=400)
     if cpt.is_postcoordinated(view, code):
         return cpt.lookup(ctx, view, code)
     concept = view.locate(code)
@@ -56,75 +56,8 @@ def lookup(ctx: TxContext, params: ParsedParameters, instance_id: str | None = N
     return describe(ctx, view, concept).build()
 
 
-def describe(ctx: TxContext, view: CodeSystemView, concept: Concept) -> ParametersBuilder:
-    wanted = [p.lower() for p in ctx.options.properties]
-
-    def want(name: str) -> bool:
-        return not wanted or "*" in wanted or name.lower() in wanted
-
-    out = ParametersBuilder()
-    out.add("code", "Code", concept.code)
-    out.add("system", "Uri", view.url)
-    out.add("name", "String", view.resource.get("name") or view.resource.get("title") or view.url)
-    out.add("version", "String", view.version)
-    chosen = ds.preferred(concept.designations, ctx.options.working_languages())
-    out.add("display", "String", chosen.value if chosen else (concept.display or concept.code))
-    if concept.definition and want("definition"):
-        out.add("definition", "String", concept.definition)
-    if want("abstract"):
-        out.add("abstract", "Boolean", view.is_abstract(concept))
-    if want("inactive"):
-        out.add_parts(
-            "property",
-            [part("code", "Code", "inactive"), part("value", "Boolean", view.is_inactive(concept))],
-        )
-    used: list[str] = []
-    if want("designation"):
-        for d in concept.designations:
-            parts = []
-            if d.language:
-                parts.append(part("language", "Code", d.language))
-            if d.is_display:
-                parts.append(part("use", "Coding", dict(PREFERRED_FOR_LANGUAGE)))
-            elif d.use:
-                parts.append(part("use", "Coding", d.use))
-            if d.source:
-                parts.append(part("source", "Canonical", d.source))
-                if d.source not in used:
-                    used.append(d.source)
-            parts.append(part("value", "String", d.value))
-            out.add_parts("designation", parts)
-    for prop in concept.properties:
-        name = prop.get("code")
-        if not isinstance(name, str) or not (
-            not wanted or "*" in wanted or name.lower() in wanted or (wanted and "property" in wanted)
-        ):
-            continue
-        value = [(k, v) for k, v in prop.items() if k.startswith("value") and len(k) > 5]
-        if value:
-            out.add_parts(
-                "property", [part("code", "Code", name), {"name": "value", value[0][0]: value[0][1]}]
-            )
-    if want("parent"):
-        for parent in concept.parents:
-            parts = [part("code", "Code", "parent"), part("value", "Code", parent)]
-            target = view.concepts.get(parent)
-            if target is not None and target.display:
-                parts.append(part("description", "String", target.display))
-            out.add_parts("property", parts)
-    if want("child"):
-        for child in concept.children:
-            parts = [part("code", "Code", "child"), part("value", "Code", child)]
-            target = view.concepts.get(child)
-            if target is not None and target.display:
-                parts.append(part("description", "String", target.display))
-            out.add_parts("property", parts)
-    for source in used:
-        out.add("used-supplement", "Canonical", source)
-    return out
-
-
-def _unknown_system(ctx: TxContext, system: str, version: str | None) -> TxError:
+def unknown_system(ctx: TxContext, system: str, version: str | None) -> TxError:
+    """The error for a code system the context does not hold (or holds only a supplement of)."""
     if ctx.supplement_resource(system, version) is not None:
         text = messages.render("CODESYSTEM_CS_NO_SUPPLEMENT", system)
         return TxError(400, "CODESYSTEM_CS_NO_SUPPLEMENT", text, code="invalid", tx_type="invalid-data")

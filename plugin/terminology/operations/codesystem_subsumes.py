@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology.context import TxContext
-from plugin.terminology.findings import unknown_code_error
-from plugin.terminology.operations.codesystem_lookup import _unknown_system
-from plugin.terminology.parameters import ParametersBuilder, ParsedParameters
+from plugin.terminology.errors import bad_request, not_found
+from plugin.terminology.model.codesystem import CodeSystemView
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters
+from plugin.terminology.operations.codesystem_lookup import unknown_system
+from plugin.terminology.validate.findings import unknown_code_error
 
 
 def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None = None) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None =
     if instance_id is not None:
         resource = ctx.registry.by_id("CodeSystem", instance_id)
         if resource is None:
-            raise OperationOutcomeError.simple(404, f"CodeSystem/{instance_id} is not known", "not-found")
+            raise not_found(f"CodeSystem/{instance_id} is not known")
         system, version = resource.get("url"), resource.get("version")
     if not code_a or not code_b:
         raise bad_request("Both codes are required: codeA and codeB, or codingA and codingB")
@@ -39,7 +40,12 @@ def subsumes(ctx: TxContext, params: ParsedParameters, instance_id: str | None =
         raise bad_request("The code system is required: system, or codingA/codingB with a system")
     view = ctx.code_system(system, version)
     if view is None:
-        raise _unknown_system(ctx, system, ctx.determine_version(system, version))
+        raise unknown_system(ctx, system, ctx.determine_version(system, version))
+    return subsumes_codes(view, code_a, code_b)
+
+
+def subsumes_codes(view: CodeSystemView, code_a: str, code_b: str) -> dict[str, Any]:
+    """$subsumes of two codes of one code system view: equivalent, subsumes, subsumed-by or not-subsumed."""
     concepts = []
     for name, code in (("codeA", code_a), ("codeB", code_b)):
         concept = view.locate(code)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology import messages, versioning
-from plugin.terminology.context import TxContext, TxError
+from plugin.terminology import messages
+from plugin.terminology.errors import TxError, bad_request, not_found
+from plugin.terminology.model import versioning
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParsedParameters
+from plugin.terminology.model.resources import vurl
 from plugin.terminology.operations.valueset_validate_code import coded_value
-from plugin.terminology.parameters import ParsedParameters
-from plugin.terminology.resources import vurl
-from plugin.terminology.validation import ValueSetChecker
-from plugin.terminology.verdict import prepare_error_result, validate_codeable
+from plugin.terminology.validate.validation import ValueSetChecker
+from plugin.terminology.validate.verdict import prepare_error_result, validate_codeable
 
 
 def _system_path(mode: str) -> str:
@@ -55,6 +56,14 @@ def validate_code(ctx: TxContext, params: ParsedParameters, instance_id: str | N
             concept,
             mode,
         )
+    return validate_in_code_system(ctx, resource, concept, mode, path)
+
+
+def validate_in_code_system(
+    ctx: TxContext, resource: dict[str, Any], concept: dict[str, Any], mode: str, path: str
+) -> dict[str, Any]:
+    """$validate-code of a CodeableConcept (`mode` says how it was given: code, coding or codeableConcept)
+    against the CodeSystem `resource`: membership of its implicit all-codes value set."""
     value_set: dict[str, Any] = {
         "resourceType": "ValueSet",
         "url": resource.get("valueSet") or f"{resource.get('url', '')}/vs",
@@ -77,7 +86,7 @@ def _code_system(
     if instance_id is not None:
         found = ctx.registry.by_id("CodeSystem", instance_id)
         if found is None:
-            raise OperationOutcomeError.simple(404, f"CodeSystem/{instance_id} is not known", "not-found")
+            raise not_found(f"CodeSystem/{instance_id} is not known")
         return found
     inline = params.resource("codeSystem")
     if inline is not None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology.context import TxContext
 from plugin.terminology.convert import conceptmap_to_r5
-from plugin.terminology.parameters import ParametersBuilder, ParsedParameters, part
-from plugin.terminology.resources import vurl
+from plugin.terminology.errors import bad_request, not_found
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters, part
+from plugin.terminology.model.resources import vurl
 
 
 def _coding(params: ParsedParameters, *names: str) -> dict[str, Any] | None:
@@ -51,7 +51,19 @@ def translate(ctx: TxContext, params: ParsedParameters, instance_id: str | None 
         )
     if not system:
         raise bad_request("The source code system is required (sourceSystem, or the coding's system)")
-    dependencies = _dependencies(params)
+    return translate_code(ctx, maps, system, code, target_system, _dependencies(params))
+
+
+def translate_code(
+    ctx: TxContext,
+    maps: list[dict[str, Any]],
+    system: str,
+    code: str,
+    target_system: str | None,
+    dependencies: list[tuple[str, Any]],
+) -> dict[str, Any]:
+    """$translate of `system#code` through the candidate ConceptMaps (R4 or R5 shaped), optionally only
+    to `target_system` and where the given dependencies hold (R5 Parameters answer)."""
     out = ParametersBuilder()
     matches: list[list[dict[str, Any]]] = []
     for concept_map in maps:
@@ -99,7 +111,7 @@ def _candidate_maps(
     if instance_id is not None:
         found = ctx.registry.by_id("ConceptMap", instance_id)
         if found is None:
-            raise OperationOutcomeError.simple(404, f"ConceptMap/{instance_id} is not known", "not-found")
+            raise not_found(f"ConceptMap/{instance_id} is not known")
         return [found]
     inline = params.resource("conceptMap")
     if inline is not None:
@@ -115,7 +127,7 @@ def _candidate_maps(
         ]
         if not found:
             shown = f"{base}|{version}" if version else base
-            raise OperationOutcomeError.simple(404, f"ConceptMap {shown} is not known here", "not-found")
+            raise not_found(f"ConceptMap {shown} is not known here")
         return found[:1]
     source_scope = params.string("sourceScope") or params.string("source")
     target_scope = params.string("targetScope") or params.string("target")
@@ -230,10 +242,8 @@ def _reverse(
 ) -> dict[str, Any]:
     out = ParametersBuilder()
     matches = []
-    from plugin.terminology.convert import conceptmap_to_r5 as to_r5
-
     for concept_map in maps:
-        r5 = to_r5(concept_map)
+        r5 = conceptmap_to_r5(concept_map)
         for group in r5.get("group") or []:
             if target_system and group.get("target") and _base(group["target"]) != target_system:
                 continue

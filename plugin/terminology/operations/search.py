@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology.registry import Registry
+from plugin.terminology.errors import bad_request, not_found
+from plugin.terminology.model.registry import Registry
 
 SEARCHABLE = ("CodeSystem", "ValueSet", "ConceptMap", "Questionnaire")
 DEFAULT_COUNT = 50
@@ -23,9 +23,7 @@ _KNOWN = {"url", "version", "name", "title", "status", "_id", "_count", "_offset
 def read(registry: Registry, resource_type: str, resource_id: str) -> dict[str, Any]:
     found = registry.by_id(resource_type, resource_id)
     if found is None:
-        raise OperationOutcomeError.simple(
-            404, f"{resource_type}/{resource_id} is not known here", "not-found"
-        )
+        raise not_found(f"{resource_type}/{resource_id} is not known here")
     return found
 
 

@@ -13,10 +13,11 @@ from typing import Any
 
 import orjson
 
-from plugin.operation_outcome import OperationOutcomeError, bad_request
-from plugin.terminology.context import TxContext, TxOptions
+from plugin.operation_outcome import OperationOutcomeError
+from plugin.terminology.errors import bad_request
+from plugin.terminology.model.context import TxContext, TxOptions
+from plugin.terminology.model.parameters import ParametersBuilder, ParsedParameters, from_body
 from plugin.terminology.operations import valueset_validate_code
-from plugin.terminology.parameters import ParametersBuilder, ParsedParameters, from_body
 
 _SHARED_EXCLUDED = {"validation", "tx-resource"}
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import bad_request
-from plugin.terminology.context import TxContext
-from plugin.terminology.expansion import DEFAULT_LIMIT, Expander
+from plugin.terminology.errors import bad_request
+from plugin.terminology.expand.expansion import expand as expand_value_set
+from plugin.terminology.expand.paging import DEFAULT_LIMIT
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParsedParameters
 from plugin.terminology.operations import resolve_value_set
-from plugin.terminology.parameters import ParsedParameters
 
 
 def expand(
@@ -28,8 +29,4 @@ def expand(
         )
     if params.has("exclude-system"):
         raise bad_request("The parameter 'exclude-system' is not supported by this server")
-    for name in ("count", "offset"):
-        value = params.integer(name)
-        if value is not None and value < 0:
-            raise bad_request(f"Parameter '{name}' must not be negative", expression=[name])
-    return Expander(ctx, limit=limit).expand(value_set)
+    return expand_value_set(ctx, value_set, limit)

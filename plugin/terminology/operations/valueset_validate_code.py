@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.operation_outcome import bad_request
-from plugin.terminology.context import TxContext, TxError
+from plugin.terminology.errors import TxError, bad_request, supplements_missing
+from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.parameters import ParsedParameters
 from plugin.terminology.operations import resolve_value_set
-from plugin.terminology.parameters import ParsedParameters
-from plugin.terminology.validation import ValueSetChecker
-from plugin.terminology.verdict import prepare_error_result, validate_codeable
+from plugin.terminology.validate.validation import ValueSetChecker
+from plugin.terminology.validate.verdict import prepare_error_result, validate_codeable
 
 
 def coded_value(params: ParsedParameters, *, code_system: bool) -> tuple[dict[str, Any], str, str] | None:
@@ -61,6 +61,14 @@ def validate_code(ctx: TxContext, params: ParsedParameters, instance_id: str | N
     concept, mode, path = coded
     if mode != "code" or not concept["coding"][0].get("system") and not ctx.options.infer_system:
         ctx.options.infer_system = False
+    return validate_in_value_set(ctx, value_set, concept, mode, path)
+
+
+def validate_in_value_set(
+    ctx: TxContext, value_set: dict[str, Any], concept: dict[str, Any], mode: str, path: str
+) -> dict[str, Any]:
+    """$validate-code of a CodeableConcept (`mode` says how it was given: code, coding or codeableConcept)
+    against `value_set`, with the value set's own expansion parameters applied."""
     ctx.require_supplements_of(value_set)
     ctx.apply_value_set_parameters(value_set)
     checker = ValueSetChecker(ctx, value_set)
@@ -75,17 +83,9 @@ def validate_code(ctx: TxContext, params: ParsedParameters, instance_id: str | N
 
 
 def _require_supplements(ctx: TxContext, value_set: dict[str, Any]) -> None:
-    from plugin.terminology import messages
-
     for item in (value_set.get("compose") or {}).get("include") or []:
         if isinstance(item, dict) and item.get("system"):
             ctx.code_system(item["system"], item.get("version"))
     missing = ctx.missing_supplements()
     if missing:
-        raise TxError(
-            422,
-            "VALUESET_SUPPLEMENT_MISSING",
-            messages.plural(len(missing), "VALUESET_SUPPLEMENT_MISSING", len(missing), ",".join(missing)),
-            code="not-found",
-            tx_type="not-found",
-        )
+        raise supplements_missing(missing)
