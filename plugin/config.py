@@ -1,12 +1,10 @@
 """Settings: built-in defaults, overlaid by a TOML file, overlaid by a mapping passed to create_app.
 
-The file comes from `--config FILE` or the CPT_PLUGIN_CONFIG environment variable. Sections and keys
-are documented in docs/configuration.md. Values are kept as the nested dict TOML
-gives, under `app.config["PLUGIN"]`, so a key reads the same in the file, in code and in the docs.
-
-The merged settings are checked before anything uses them: an unknown section or key, a value of the
-wrong type, an issuer without a key source or a symmetric algorithm raise ConfigError, whose message
-names the offending key (`security.issuers[0].jwks_file`), so a typo cannot silently weaken security.
+The file comes from `--config FILE` or the CPT_PLUGIN_CONFIG environment variable (docs/configuration.md).
+Values are kept as the nested dict TOML gives, under `app.config["PLUGIN"]`, so a key reads the same in the
+file, in code and in the docs. The merged settings are checked before anything uses them: an unknown key, a
+wrong type, an issuer without a key source or a symmetric algorithm raise ConfigError, whose message names
+the offending key (`security.issuers[0].jwks_file`), so a typo cannot silently weaken security.
 """
 
 from __future__ import annotations
@@ -41,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
         # Extra folders of FHIR JSON and FHIR NPM package tarballs (e.g. a site's licensed CPT release).
         "paths": [],
         "packages": [],
+        # ICD-10-CM code system: "bundled" (simple-icd-10-cm's CDC tabular), a CDC tabular XML path, or "".
+        "icd10cm": "bundled",
     },
     "security": {
         "require_jwt": False,
@@ -87,8 +87,7 @@ DEFAULTS: dict[str, Any] = {
         "enabled": None,
     },
     "clock": {
-        # Pin "today" (YYYY-MM-DD) for demos: the age rule, the sandbox and the generator all read it.
-        # None = the real UTC date. The environment variable CPT_PLUGIN_TODAY overrides it.
+        # Pin "today" (YYYY-MM-DD) for demos; None = the real UTC date; CPT_PLUGIN_TODAY overrides it.
         "today": None,
     },
     "terminology": {
@@ -333,6 +332,7 @@ def validate_settings(settings: dict[str, Any]) -> None:
     _check_type("content.cds_hooks", content["cds_hooks"], str, "a folder path")
     _string_list("content.paths", content["paths"])
     _string_list("content.packages", content["packages"])
+    _check_type("content.icd10cm", content["icd10cm"], str, '"bundled", a file path, or ""')
 
     security = settings["security"]
     _check_type("security.require_jwt", security["require_jwt"], bool, "true or false")

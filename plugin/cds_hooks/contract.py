@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plugin.cds_hooks.content import AgeBands, Documentation
+from plugin.cds_hooks.diagnoses import Diagnoses
 from plugin.cds_hooks.errors import RuleError
 from plugin.cds_hooks.facts import Facts
 from plugin.cds_hooks.tables import Tables
@@ -56,6 +57,8 @@ class Context:
     tables: Tables
     bands: AgeBands
     documentation: Documentation
+    # ICD-10-CM for the order-diagnosis binder; None when the terminology holds no ICD-10-CM.
+    diagnoses: Diagnoses | None = None
 
 
 @dataclass(frozen=True)

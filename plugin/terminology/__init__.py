@@ -35,6 +35,8 @@ def init_app(app: Flask) -> None:
     folders += [resolve_path(settings, p) for p in content.get("paths", [])]
     packages = [resolve_path(settings, p) for p in content.get("packages", [])]
     shared = load_registry(folders, packages)
+    _add_icd10cm(settings, shared)
+    _add_icd10cm(settings, shared)
     app.extensions[EXTENSION_KEY] = shared
     tx_settings = settings.get("terminology", {})
     endpoints: dict[str, Registry] = {}
@@ -48,3 +50,17 @@ def init_app(app: Flask) -> None:
     # the workers share them instead of each building its own on first use (plugin/serving.py).
     app.extensions.setdefault(PREFORK_WARMUPS_KEY, []).append(lambda: warm_terminology(shared, endpoints))
     http.register(app)
+
+
+def _add_icd10cm(settings: dict, registry: Registry) -> None:
+    """Serve ICD-10-CM from the CDC tabular XML (plugin/content/icd10cm.py), unless configured off."""
+    choice = settings["content"].get("icd10cm", "")
+    if not choice:
+        return
+    from plugin.content import icd10cm_view
+    from plugin.content.icd10cm import cached_tabular
+
+    icd10cm_view.register()
+    path = None if choice == "bundled" else resolve_path(settings, choice)
+    resource, origin = cached_tabular(path)
+    registry.add(resource, origin)

@@ -46,6 +46,12 @@ def responses(cds_app, cds_client) -> list[tuple[str, dict[str, Any]]]:
         body = order_sign([service_request("sr-1", "33952")], encounter_resource=encounter(class_code, pos))
         reply = cds_client.post(f"/cds-services/{ORDER_SIGN}", json=body)
         found.append((f"33952 in encounter {class_code} POS {pos}", reply.get_json()))
+    # ICD-10-CM reasons on the order: a header (J96.0) and a code not in ICD-10-CM (J96.7).
+    for reason in ("J96.0", "J96.7"):
+        order = service_request("sr-1", "33952")
+        order["reasonCode"] = [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": reason}]}]
+        reply = cds_client.post(f"/cds-services/{ORDER_SIGN}", json=order_sign([order]))
+        found.append((f"33952 for reason {reason}", reply.get_json()))
     return found
 
 

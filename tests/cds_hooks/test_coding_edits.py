@@ -133,9 +133,11 @@ def test_order_select__edits_only_for_pairs_touching_a_selection(call) -> None:
     assert cards_of(response, topic="documentation") == []
 
 
-def test_explicit_listing_wins_over_a_range_in_the_ptp_snapshot(cds_app) -> None:
+def test_ptp_table_built_from_the_release_answers_pair_by_pair(cds_app) -> None:
+    # The table lists the release's pairs code by code (cpt-plugin content build); 36410 is an
+    # explicit modifier-indicator-1 pair, 36400 one at indicator 0, E/M pairs bypass with 25.
     tables = cds_app.extensions["cds_hooks"].tables
     assert tables.ptp_edit("33952", "36410")["modifierIndicator"] == "1"
-    assert tables.ptp_edit("33952", "36415")["modifierIndicator"] == "0"
-    assert tables.ptp_edit("33952", "99213")["bypassModifiers"] == ["25"]
+    assert tables.ptp_edit("33952", "36400")["modifierIndicator"] == "0"
+    assert tables.ptp_edit("33952", "99215")["bypassModifiers"] == ["25"]
     assert tables.ptp_edit("33952", "76937") is None

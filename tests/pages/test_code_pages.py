@@ -116,8 +116,10 @@ def test_code_page__facts_of_33952(json_get) -> None:
     assert len(elements) == 10 and all(
         e["confidence"] in {"High", "Medium", "Low", "not verified"} for e in elements
     )
-    assert page["medicare"]["payment"] is None  # the content carries no PFS payment amount yet
-    assert "not yet available" in create_client().get("/codes/33952").get_data(as_text=True)
+    # The PFS table built from the CY2023 January release: national facility amount, no office price.
+    payment = page["medicare"]["payment"]
+    assert payment["facility"] == "422.91" and payment["nonFacility"] is None
+    assert "422.91 USD (facility)" in create_client().get("/codes/33952").get_data(as_text=True)
 
 
 def test_seed_error_1__33952_is_not_pediatric_only(client, json_get) -> None:

@@ -11,6 +11,7 @@ build one with more binders. Each module holds one topic's binders:
     coding_edits.py   ptp, add-on, mue       NCCI edits among the draft orders
     payer.py          coverage, coverage-information   the payer on file and its policy
     request.py        prefetch-issue         prefetch keys the service could not have
+    diagnosis.py      order-diagnosis        ICD-10-CM reason codes: billable, header, or not a code
     common.py         the order and request facts every binder shares
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from plugin.cds_hooks.binders import age, coding_edits, documentation, payer, request, site
+from plugin.cds_hooks.binders import age, coding_edits, diagnosis, documentation, payer, request, site
 from plugin.cds_hooks.contract import Binder
 
 __all__ = ["DEFAULT_BINDERS", "registry"]
@@ -34,6 +35,7 @@ DEFAULT_BINDERS: tuple[Binder, ...] = (
     payer.COVERAGE,
     payer.COVERAGE_INFORMATION,
     request.PREFETCH_ISSUE,
+    diagnosis.ORDER_DIAGNOSIS,
 )
 
 

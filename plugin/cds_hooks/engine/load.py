@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from plugin.cds_hooks.content import load_age_bands, load_documentation
 from plugin.cds_hooks.contract import Binder, Context
+from plugin.cds_hooks.diagnoses import load_diagnoses
 from plugin.cds_hooks.engine.compile import compile_rule, valueset_codes
 from plugin.cds_hooks.engine.evaluate import RuleSet
 from plugin.cds_hooks.errors import RuleError
@@ -66,6 +67,7 @@ def _content_context(
         tables=tables,
         bands=load_age_bands(registry, concept_map),
         documentation=load_documentation(registry, doc_system, questionnaire),
+        diagnoses=load_diagnoses(registry),
     )
 
 

@@ -8,7 +8,7 @@ extensions to the base concepts; their content is marked with the supplement's c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from plugin.terminology.model.textsearch import TextIndex
@@ -35,6 +35,21 @@ EXTENSION_PROPERTIES = {
     EXT_LABEL: ("label", CP + "label"),
     EXT_CONCEPT_ORDER: ("order", CP + "order"),
 }
+
+
+# A code system too large for the generic index (ICD-10-CM, ~98,000 concepts) can register a leaner
+# view for its resources here: called instead of CodeSystemView(resource) when no supplement applies;
+# it returns None to decline. See plugin/content/icd10cm_view.py.
+VIEW_FACTORIES: list[Callable[[dict[str, Any]], CodeSystemView | None]] = []
+
+
+def view_for(resource: dict[str, Any], supplements: list[dict[str, Any]]) -> CodeSystemView:
+    if not supplements:
+        for factory in VIEW_FACTORIES:
+            view = factory(resource)
+            if view is not None:
+                return view
+    return CodeSystemView(resource, supplements)
 
 
 def value_of(element: dict[str, Any]) -> tuple[str, Any] | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from plugin.terminology.errors import TxError, tx_error
 from plugin.terminology.model import versioning
-from plugin.terminology.model.codesystem import CodeSystemView, is_lang_pack, primitive
+from plugin.terminology.model.codesystem import CodeSystemView, is_lang_pack, primitive, view_for
 from plugin.terminology.model.languages import LanguageError, parse_accept_language
 from plugin.terminology.model.options import TxOptions, VersionRule
 from plugin.terminology.model.registry import Registry
@@ -126,9 +126,7 @@ class TxContext:
 
     def view(self, resource: dict[str, Any], supplements: list[dict[str, Any]]) -> CodeSystemView:
         key = ("cs-view", id(resource), tuple(id(s) for s in supplements))
-        view = self.registry.cached(
-            key, [resource, *supplements], lambda: CodeSystemView(resource, supplements)
-        )
+        view = self.registry.cached(key, [resource, *supplements], lambda: view_for(resource, supplements))
         for reference in self.required_supplements:
             if view.has_supplement(reference):
                 self.used_supplements.add(reference)
