@@ -125,7 +125,11 @@ def unprocessable(text: str, code: str = "processing") -> OperationOutcomeError:
 
 
 def register_error_handlers(bp: Blueprint) -> None:
-    """Render every error under this blueprint as an OperationOutcome."""
+    """Render every error under this blueprint as an OperationOutcome.
+
+    Anything else (an unexpected exception) falls through to the app-wide handler in plugin.errors, which
+    logs it with an error id and answers an OperationOutcome under FHIR paths.
+    """
 
     @bp.errorhandler(OperationOutcomeError)
     def _outcome(err: OperationOutcomeError) -> Any:
@@ -139,11 +143,3 @@ def register_error_handlers(bp: Blueprint) -> None:
         if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
             response.headers["Allow"] = ", ".join(err.valid_methods)
         return response
-
-    @bp.errorhandler(Exception)
-    def _unexpected(err: Exception) -> Any:
-        # The same logged 500 with an error id as every other area (plugin.errors); imported here
-        # because plugin.errors builds its OperationOutcomes with this module.
-        from plugin.errors import unexpected_response
-
-        return unexpected_response(err)
