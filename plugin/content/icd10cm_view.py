@@ -122,10 +122,20 @@ class CompactView(CodeSystemView):
         return self._text_index
 
 
+# One view per loaded tabular: the tabular itself is read once per process (icd10cm.cached_tabular), and
+# every app the process creates (tests create many) shares its view and the indexes the view builds.
+_VIEWS: dict[int, CompactView] = {}
+
+
 def compact_view(resource: dict[str, Any]) -> CodeSystemView | None:
     """The lean view for an ICD-10-CM CodeSystem this process loaded from a tabular; other resources
     (a request's tx-resource, a site's own ICD-10-CM JSON) get the generic view."""
-    return CompactView(resource) if is_loaded(resource) else None
+    if not is_loaded(resource):
+        return None
+    view = _VIEWS.get(id(resource))
+    if view is None:
+        view = _VIEWS[id(resource)] = CompactView(resource)
+    return view
 
 
 def register() -> None:

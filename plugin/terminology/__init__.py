@@ -36,7 +36,6 @@ def init_app(app: Flask) -> None:
     packages = [resolve_path(settings, p) for p in content.get("packages", [])]
     shared = load_registry(folders, packages)
     _add_icd10cm(settings, shared)
-    _add_icd10cm(settings, shared)
     app.extensions[EXTENSION_KEY] = shared
     tx_settings = settings.get("terminology", {})
     endpoints: dict[str, Registry] = {}
@@ -63,4 +62,4 @@ def _add_icd10cm(settings: dict, registry: Registry) -> None:
     icd10cm_view.register()
     path = None if choice == "bundled" else resolve_path(settings, choice)
     resource, origin = cached_tabular(path)
-    registry.add(resource, origin)
+    registry.add(resource, origin, built=True)

@@ -189,3 +189,13 @@ def test_the_lean_index_answers_as_the_generic_index_does() -> None:
         c.code for c in full.text_index().matching("hypoxia")
     ]
     assert lean.used_property_codes() == full.used_property_codes()
+
+
+def test_the_bundled_tabular__has_a_valid_codesystem_shape() -> None:
+    """The registry takes the loader's CodeSystem without its shape check (`built=True`): the shape is
+    checked here, once, on the whole bundled release."""
+    from plugin.content.icd10cm import cached_tabular
+    from plugin.terminology.model import shape
+
+    resource, _ = cached_tabular()
+    assert shape.problems(resource) == []
