@@ -175,6 +175,22 @@ def places_of_service(tables: Tables, book: SourceBook) -> list[dict[str, Any]]:
     return rows
 
 
+def payer_places_of_service(tables: Tables, book: SourceBook) -> list[dict[str, Any]]:
+    """Places of service a payer's own policy lists as facility, beyond CMS's: each stated as that
+    payer's, with the payer's source and confidence (it holds for that payer only)."""
+    data = tables.files.get("place-of-service") or {}
+    listed = set(data.get("facility") or {}) | set(data.get("nonFacility") or {})
+    rows = []
+    for entry in data.get("payerFacility") or []:
+        codes = [c for c in entry.get("codes") or [] if c not in listed]
+        if not codes:
+            continue
+        refs = [book.cite_fact_source(entry["source"], data.get("asOf"))] if entry.get("source") else []
+        text = f"{entry['finding']}: POS {', '.join(codes)}. For other payers these are not verified."
+        rows.append(fact(text, refs, payer=entry.get("name"), confidence=entry.get("confidence")))
+    return rows
+
+
 def rules_for(rules: list[Any], code: str, book: SourceBook) -> list[dict[str, Any]]:
     """The CDS rules a draft order of this code can fire, with their dated sources."""
     found = []

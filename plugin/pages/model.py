@@ -228,6 +228,7 @@ def _site(inputs: Inputs, code: str, modifiers: dict[str, Any], book: SourceBook
         "notes": [n for n in notes if n],
         "nonFacilityPrice": None,
         "cmsPlaces": [],
+        "payerPlaces": [],
     }
     if inputs.tables is not None:
         medicare = fact_sections.medicare(inputs.tables, code, book)
@@ -239,6 +240,7 @@ def _site(inputs: Inputs, code: str, modifiers: dict[str, Any], book: SourceBook
         section["cmsPlaces"] = [
             p for p in fact_sections.places_of_service(inputs.tables, book) if p["code"] not in listed
         ]
+        section["payerPlaces"] = fact_sections.payer_places_of_service(inputs.tables, book)
     return section
 
 

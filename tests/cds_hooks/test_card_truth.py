@@ -42,7 +42,7 @@ def responses(cds_app, cds_client) -> list[tuple[str, dict[str, Any]]]:
         reply = cds_client.post(f"/cds-services/{ORDER_SIGN}", json=body)
         assert reply.status_code == 200
         found.append((f"{first}+{second} born {birth} {payer}", reply.get_json()))
-    for class_code, pos in (("AMB", None), ("IMP", "11")):
+    for class_code, pos in (("AMB", None), ("IMP", "11"), ("IMP", "31")):
         body = order_sign([service_request("sr-1", "33952")], encounter_resource=encounter(class_code, pos))
         reply = cds_client.post(f"/cds-services/{ORDER_SIGN}", json=body)
         found.append((f"33952 in encounter {class_code} POS {pos}", reply.get_json()))

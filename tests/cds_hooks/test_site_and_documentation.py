@@ -95,3 +95,50 @@ def test_documentation__no_reason__active_conditions_offered_as_the_indication(c
 def test_documentation__only_for_insertion_codes(call) -> None:
     response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33966")]))
     assert cards_of(response, topic="documentation") == []
+
+
+# A payer's own facility list (UnitedHealthcare's multiple-procedure policy: POS 26, 31, 34, 41, 42, 51-53,
+# 56, 61 besides CMS's 19, 21-24) holds for that payer only; elsewhere such a POS is not classified.
+@pytest.mark.parametrize("payer", ["Aetna", "Medicare Part B", "Acme Health Plan", None])
+def test_other_payer_in_a_uhc_listed_pos__setting_not_verified(call, payer) -> None:
+    order = service_request("sr-1", "33952", pos="31")
+    response = call(ORDER_SIGN, order_sign([order], payer=payer))
+    [card] = cards_of(response, topic="site-of-service")
+    assert card["extension"]["org.cpt-plugin.rule"]["id"] == "setting-not-verified"
+    assert card["indicator"] == "info"
+    assert "is not verified" in card["summary"]
+    assert "Whether it counts as a facility is not verified." in card["detail"]
+    # UnitedHealthcare's list is neither applied nor stated as fact for another payer.
+    assert "UnitedHealthcare" not in card["detail"]
+    assert "POS 31 (" not in card["detail"]
+
+
+def test_uhc_in_a_pos_its_policy_lists_as_facility__no_setting_card(call) -> None:
+    order = service_request("sr-1", "33952", pos="31")
+    response = call(ORDER_SIGN, order_sign([order], payer="UnitedHealthcare"))
+    assert cards_of(response, topic="site-of-service") == []
+
+
+def test_uhc_in_a_pos_on_no_list__not_verified_and_says_so_of_uhc_list(call) -> None:
+    order = service_request("sr-1", "33952", pos="12")
+    response = call(ORDER_SIGN, order_sign([order], payer="UnitedHealthcare"))
+    [card] = cards_of(response, topic="site-of-service")
+    assert card["extension"]["org.cpt-plugin.rule"]["id"] == "setting-not-verified"
+    assert "POS 12 is not on UnitedHealthcare's facility list either." in card["detail"]
+
+
+@pytest.mark.parametrize("payer", ["Aetna", "UnitedHealthcare"])
+def test_office_pos_11__non_facility_for_every_payer_from_the_cms_code_set(call, payer) -> None:
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952", pos="11")], payer=payer))
+    [card] = cards_of(response, topic="site-of-service")
+    assert card["extension"]["org.cpt-plugin.rule"]["id"] == "non-facility-setting"
+    assert "UnitedHealthcare's" not in card["detail"]
+
+
+def test_uhc_facility_list_is_attributed_to_uhc_in_the_fact_table(cds_app) -> None:
+    table = cds_app.extensions["cds_hooks"].tables.files["place-of-service"]
+    [uhc] = table["payerFacility"]
+    assert uhc["payer"] == "uhc" and uhc["confidence"] == "Medium"
+    assert uhc["finding"].startswith("UnitedHealthcare's")
+    assert "openpayer" in uhc["source"]["label"] and uhc["source"]["url"].startswith("https://www.uhcprovider.com")
+    assert "facilityOtherPayers" not in table

@@ -122,6 +122,19 @@ def test_code_page__facts_of_33952(json_get) -> None:
     assert "422.91 USD (facility)" in create_client().get("/codes/33952").get_data(as_text=True)
 
 
+def test_code_page__a_payers_facility_list_is_that_payers_own(json_get) -> None:
+    page = json_get("/codes/33952").get_json()
+    [uhc] = page["site"]["payerPlaces"]
+    assert uhc["payer"] == "UnitedHealthcare" and uhc["confidence"] == "Medium" and uhc["refs"]
+    assert uhc["text"].startswith("UnitedHealthcare's multiple-procedure policy")
+    assert "POS 31" in uhc["text"] or ", 31," in uhc["text"]
+    assert uhc["text"].endswith("For other payers these are not verified.")
+    # The CMS settings list stays the CMS code set's: no payer's codes among them.
+    assert {p["code"] for p in page["site"]["cmsPlaces"]} <= {"11", "19", "21", "22", "23", "24"}
+    html = page_text(create_client().get("/codes/33952").get_data(as_text=True))
+    assert "A payer's own facility list (that payer only):" in html
+
+
 def test_seed_error_1__33952_is_not_pediatric_only(client, json_get) -> None:
     page = json_get("/codes/33952").get_json()
     assert "adults included" in page["age"]["facts"][0]["text"]

@@ -1,5 +1,9 @@
 """order-setting: each in-scope order with its setting: facility or non-facility, from the place of
-service on the order or its encounter (place-of-service facts table), else the encounter class."""
+service on the order or its encounter (place-of-service facts table), else the encounter class.
+
+CMS's facility and office codes hold for every payer. A payer's own facility list (UnitedHealthcare's
+multiple-procedure policy) holds only for that payer, and is stated as that payer's; a place of service
+on no list that applies to the payer on the order is "not-verified", never judged."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from plugin.cds_hooks.binders.common import ORDER_FIELDS, REQUEST_FIELDS, fields
 from plugin.cds_hooks.contract import Binder, Binding, Context, Rule
 from plugin.cds_hooks.facts import Facts
 from plugin.cds_hooks.fhir import as_dict, as_list, as_str, codings, contained
+from plugin.cds_hooks.tables import dated_label
 
 
 def _encounter_pos(facts: Facts, pos_systems: list[str]) -> list[str]:
@@ -32,7 +37,8 @@ class SettingTable:
     """The place-of-service facts table as the setting binder reads it."""
 
     facility: dict[str, str]
-    other_facility: frozenset[str]
+    # Payer kind -> (payer name, its facility codes, its dated source label, confidence).
+    payer_facility: dict[str, tuple[str, frozenset[str], str, str]]
     non_facility: dict[str, str]
     classes: dict[str, str]
     pos_systems: list[str]
@@ -42,11 +48,44 @@ def prepare_setting(params: Mapping[str, Any], ctx: Context, where: str) -> Sett
     pos_table = ctx.tables.files.get("place-of-service", {})
     return SettingTable(
         facility=pos_table.get("facility", {}),
-        other_facility=frozenset(pos_table.get("facilityOtherPayers", {}).get("codes", [])),
+        payer_facility={
+            entry["payer"]: (
+                entry["name"],
+                frozenset(entry.get("codes", [])),
+                dated_label(entry.get("source", {})),
+                entry.get("confidence") or "not verified",
+            )
+            for entry in pos_table.get("payerFacility", [])
+        },
         non_facility=pos_table.get("nonFacility", {}),
         classes=pos_table.get("encounterClasses", {}),
         pos_systems=pos_table.get("posSystems", []),
     )
+
+
+def _classify(pos: str, table: SettingTable, facts: Facts) -> dict[str, Any]:
+    """kind (facility, non-facility, not-verified), the list that says so, and what the payer's own list
+    says: a payer's list is applied to that payer only, and attributed to it."""
+    if pos in table.facility:
+        return {"kind": "facility", "basis": "CMS POS code set", "payer_note": None}
+    if pos in table.non_facility:
+        return {"kind": "non-facility", "basis": "CMS POS code set", "payer_note": None}
+    payer = facts.payer
+    own = table.payer_facility.get(payer.kind) if payer and payer.kind else None
+    if own is not None and pos in own[1]:
+        name, _codes, source, confidence = own
+        note = (
+            f"{name}'s multiple-procedure policy lists POS {pos} as a facility place of service "
+            f"({source}; confidence {confidence})."
+        )
+        return {"kind": "facility", "basis": f"{name} policy", "payer_note": note}
+    payer_name = payer.name if payer else "the payer on file"
+    note = (
+        f"POS {pos} is not on {own[0]}'s facility list either."
+        if own is not None
+        else f"No place-of-service list of {payer_name} is held."
+    )
+    return {"kind": "not-verified", "basis": None, "payer_note": note}
 
 
 def bind_order_setting(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
@@ -63,19 +102,22 @@ def bind_order_setting(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
                 if order.pos
                 else ("Encounter.location", encounter_pos[0])
             )
-            kind = "facility" if pos in table.facility or pos in table.other_facility else "non-facility"
             name = table.facility.get(pos) or table.non_facility.get(pos)
             place = f"POS {pos}" + (f" ({name})" if name else "")
-            setting = {"kind": kind, "pos": pos, "name": name, "where": f"{place} on {where}"}
+            setting = {"pos": pos, "name": name, "where": f"{place} on {where}"}
+            setting.update(_classify(pos, table, facts))
         elif encounter_class:
             setting = {
                 "kind": table.classes.get(encounter_class, "unknown"),
                 "pos": None,
                 "name": None,
                 "where": f"encounter class {encounter_class}",
+                "basis": "encounter class",
+                "payer_note": None,
             }
         else:
             setting = {"kind": "unknown", "pos": None, "name": None, "where": None}
+            setting.update(basis=None, payer_note=None)
         setting["class"] = encounter_class
         binding = order_binding(facts, order)
         binding["setting"] = setting
@@ -89,7 +131,7 @@ ORDER_SETTING = Binder(
         [
             ("order", ORDER_FIELDS),
             ("request", REQUEST_FIELDS),
-            ("setting", ["kind", "pos", "name", "where", "class"]),
+            ("setting", ["kind", "pos", "name", "where", "class", "basis", "payer_note"]),
         ]
     ),
     bind_order_setting,
