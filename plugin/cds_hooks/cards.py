@@ -230,12 +230,15 @@ def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
     plan = rule.action_plan
     if order is None or facts.payer is None or not facts.payer.coverage_ref or plan is None:
         return None
-    fixed, reason = plan.by_payer.get(facts.payer.kind or "", plan.by_payer["default"])
+    said = plan.by_payer.get(facts.payer.kind or "", plan.by_payer["default"])
+    # Each reason sentence only where its condition holds for this order (e.g. its PFS indicator).
+    reason = " ".join([*(s.render(binding) for s in said.sentences if s.holds(binding)), said.closing])
     parts = [
         {"url": "coverage", "valueReference": {"reference": facts.payer.coverage_ref}},
-        *fixed,
+        *said.fixed,
+        *(said.documentation if said.documentation_when(binding) else ()),
         {"url": "billingCode", "valueCoding": {"system": CPT, "code": order.code}},
-        reason,
+        {"url": "reason", "valueCodeableConcept": {"text": reason}},
         {"url": "date", "valueDate": facts.request_date.isoformat()},
         {"url": "coverage-assertion-id", "valueString": new_uuid()},
     ]

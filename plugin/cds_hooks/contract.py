@@ -40,6 +40,7 @@ __all__ = [
     "LinkPlan",
     "CardPlan",
     "CoveragePlan",
+    "PayerCoverage",
     "Rule",
     "Finding",
 ]
@@ -144,12 +145,27 @@ class CardPlan:
 
 
 @dataclass(frozen=True)
+class PayerCoverage:
+    """What the coverage-information action says for one payer kind.
+
+    `fixed` are the parts between coverage and billingCode that every order gets; `documentation` the
+    doc-needed / doc-purpose parts, added only when `documentation_when` holds for the order. The reason
+    is the sentences that hold for the order (each with its own source), then `closing` (the sources line).
+    """
+
+    fixed: tuple[dict[str, Any], ...]
+    documentation: tuple[dict[str, Any], ...]
+    documentation_when: Condition
+    sentences: tuple[SentenceTemplate, ...]
+    closing: str
+
+
+@dataclass(frozen=True)
 class CoveragePlan:
     """A rule's CRD coverage-information action."""
 
     description: Template
-    # Payer kind ("default" for any other) -> the parts between coverage and billingCode, and reason.
-    by_payer: dict[str, tuple[tuple[dict[str, Any], ...], dict[str, Any]]]
+    by_payer: dict[str, PayerCoverage]  # payer kind ("default" for any other) -> what is said
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,6 +23,7 @@ Medium = a society, MAC, AAPC or payer source, and the card names it; sentences 
 are not published.
 """
 
+CARD_SHOWN = "the card is shown"
 COLUMNS = "| Part | Sentence | Shown when | Source | Confidence | As of |\n|---|---|---|---|---|---|"
 
 
@@ -120,10 +121,33 @@ def _joined(sources: list[dict[str, Any]], key: str, missing: str) -> str:
 
 
 def _row(part: str, text: str, when: str, sources: list[dict[str, Any]], confidence: Any, as_of: Any) -> str:
-    names = "; ".join(_source_text(s) for s in sources)
+    names = "; ".join(_source_text(s) for s in sources) or "no source: not verified"
     confidence = confidence or _joined(sources, "confidence", "not stated")
     as_of = as_of or _joined(sources, "asOf", "not given")
     return "| " + " | ".join(_cell(c) for c in (part, text, when, names, confidence, as_of)) + " |"
+
+
+def _sentence_rows(
+    rule: dict[str, Any], tables: Tables, sentences: list[dict[str, Any]], shown: str, part: str
+) -> list[str]:
+    """A row per sentence (card section or coverage reason): its own sources, confidence and as-of."""
+    lines = []
+    for i, section in enumerate(sentences):
+        when = describe_applies(section.get("applies", {}))
+        if section.get("when") is not None:
+            when.append(describe(section["when"]))
+        own = _sources(rule, tables, section.get("source")) if section.get("source") else []
+        lines.append(
+            _row(
+                f"{part} {section.get('id', i + 1)}",
+                section["text"],
+                " and ".join(when if shown == CARD_SHOWN else [shown, *when]) or shown,
+                own,
+                section.get("confidence"),
+                section.get("asOf"),
+            )
+        )
+    return lines
 
 
 def _rule_section(rule: dict[str, Any], tables: Tables) -> list[str]:
@@ -140,29 +164,15 @@ def _rule_section(rule: dict[str, Any], tables: Tables) -> list[str]:
     card = rule.get("card")
     if card:
         lines += [_row(p, card[p], "the card is shown", sources, None, None) for p in ("summary", "detail")]
-        for i, section in enumerate(card.get("sections", [])):
-            when = describe_applies(section.get("applies", {}))
-            if section.get("when") is not None:
-                when.append(describe(section["when"]))
-            own = _sources(rule, tables, section.get("source")) if section.get("source") else sources
-            lines.append(
-                _row(
-                    f"sentence {section.get('id', i + 1)}",
-                    section["text"],
-                    " and ".join(when) or "the card is shown",
-                    own,
-                    section.get("confidence"),
-                    section.get("asOf"),
-                )
-            )
+        lines += _sentence_rows(rule, tables, card.get("sections", []), CARD_SHOWN, "sentence")
         for suggestion in card.get("suggestions", []):
             when = describe(suggestion.get("when"))
             lines.append(_row("suggestion", suggestion["label"], when, sources, None, None))
     action = rule.get("systemAction")
     if action:
         for kind, values in action["byPayer"].items():
-            text = f"covered: {values['covered']}. {values['reason']}"
-            lines.append(_row("coverage reason", text, f"payer {kind}", sources, None, None))
+            part = f"coverage reason (covered: {values['covered']})"
+            lines += _sentence_rows(rule, tables, values["reason"], f"payer {kind}", part)
     return lines
 
 

@@ -143,3 +143,34 @@ def test_appointment_book__planned_advice_and_coverage_on_the_appointment(call) 
     assert updated["serviceType"][0]["coding"][0]["code"] == "33951"
     [action] = response["systemActions"]
     assert action["resource"]["resourceType"] == "Appointment"
+
+
+def _medicare_reasons(call, codes: list[str]) -> dict[str, tuple[str, dict[str, list]]]:
+    orders = [service_request(f"sr-{i}", code) for i, code in enumerate(codes)]
+    response = call(ORDER_SIGN, order_sign(orders, payer="Medicare"))
+    found = {}
+    for action in response["systemActions"]:
+        parts = coverage_parts(action)
+        found[parts["billingCode"][0]["code"]] = (parts["reason"][0]["text"], parts)
+    return found
+
+
+def test_medicare_coverage_reason__assistant_sentence_follows_each_codes_pfs_indicator(call) -> None:
+    # PFS CY2023: 33952 and 33987 assistant indicator 0 (paid only with documentation of medical
+    # necessity); 33946 and 33948 indicator 1 (never paid).
+    reasons = _medicare_reasons(call, ["33952", "33946", "33948", "33987"])
+    for code in ("33952", "33987"):
+        text, parts = reasons[code]
+        assert f"assistant-at-surgery indicator of {code} is 0" in text
+        assert "paid only when the documentation shows it was medically necessary" in text
+        assert "never paid" not in text
+        assert parts["doc-needed"] == ["conditional"] and parts["doc-purpose"] == ["withclaim"]
+    for code in ("33946", "33948"):
+        text, parts = reasons[code]
+        assert f"indicator of {code} is 1: an assistant at surgery is never paid." in text
+        assert "medically necessary" not in text and "(e.g. 33952)" not in text
+        # No documentation requirement that the PFS indicator does not give.
+        assert "doc-needed" not in parts and "doc-purpose" not in parts
+    for text, _ in reasons.values():
+        assert text.startswith("Medicare: no ECMO national coverage determination was found")
+        assert "No ECMO LCD was found; that none applies is not verified." in text

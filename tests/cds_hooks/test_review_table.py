@@ -31,6 +31,10 @@ def test_every_row__has_a_linked_source_a_confidence_and_a_date() -> None:
     table = rows(build(ROOT / "cds_hooks"))
     assert len(table) > 40
     for part, sentence, _when, source, confidence, as_of in table:
+        if source == "no source: not verified":
+            # A sentence that only says something was not verified rests on no source, and says so.
+            assert confidence == "not verified" and "not verified" in sentence, (part, sentence)
+            continue
         assert "](http" in source, (part, sentence)
         assert confidence not in ("-", "not stated") and "Low" not in confidence, (part, sentence)
         assert as_of != "-", (part, sentence)

@@ -148,6 +148,18 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     return found
 
 
+def _pfs_view(code: str, ctx: Context) -> dict[str, Any]:
+    """The order's code in the Medicare PFS snapshot: its assistant-at-surgery indicator and its
+    meaning (absent when the code is not in the snapshot), so a reason sentence can hold per code."""
+    pfs = ctx.tables.files.get("medicare-pfs-indicators", {})
+    row = pfs.get("codes", {}).get(code)
+    if row is None:
+        return {"in_snapshot": False, "assistant": None, "assistant_meaning": None}
+    assistant = row.get("assistant")
+    meaning = pfs.get("meanings", {}).get("assistant", {}).get(assistant) if assistant else None
+    return {"in_snapshot": True, "assistant": assistant, "assistant_meaning": meaning}
+
+
 def bind_coverage_information(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     found: list[Binding] = []
     if facts.payer is None:
@@ -158,6 +170,7 @@ def bind_coverage_information(facts: Facts, ctx: Context, rule: Rule) -> list[Bi
         binding = order_binding(facts, order)
         binding["payer"] = _payer_view(facts, rule.prepared)
         binding["urgency"] = emergent_text(facts, order)
+        binding["pfs"] = _pfs_view(order.code, ctx)
         found.append(binding)
     return found
 
@@ -186,6 +199,7 @@ COVERAGE_INFORMATION = Binder(
             ("request", REQUEST_FIELDS),
             ("payer", PAYER_FIELDS),
             ("urgency", []),
+            ("pfs", ["in_snapshot", "assistant", "assistant_meaning"]),
         ]
     ),
     bind_coverage_information,

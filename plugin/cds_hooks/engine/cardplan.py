@@ -17,6 +17,8 @@ from plugin.cds_hooks.contract import (
     CardPlan,
     CoveragePlan,
     LinkPlan,
+    PayerCoverage,
+    SentenceTemplate,
     SuggestionPlan,
     Template,
 )
@@ -159,21 +161,47 @@ def _sub(url: str, value_key: str, value: Any) -> dict[str, Any]:
     return {"url": url, value_key: value}
 
 
+def _reason_sentences(
+    reason: Any, fields: Collection[str], source_ids: Collection[str], where: str
+) -> tuple[SentenceTemplate, ...]:
+    """A payer's reason: a list of sentences like card sections (each with its source and when it holds)."""
+    if isinstance(reason, str):
+        raise RuleError(f"{where}: reason must be a list of sentences, each naming its source")
+    sentences = tuple(
+        compile_sentence(part, fields, source_ids, f"{where}[{i}]") for i, part in enumerate(reason)
+    )
+    if not sentences:
+        raise RuleError(f"{where}: reason has no sentence")
+    return sentences
+
+
 def compile_action(
-    action: dict[str, Any], *, sources_text: str, fields: Collection[str], where: str
+    action: dict[str, Any],
+    *,
+    sources: Sequence[Mapping[str, Any]],
+    sources_text: str,
+    fields: Collection[str],
+    where: str,
 ) -> CoveragePlan:
     """A rule's coverage-information system action, with each payer kind's fixed parts built now."""
     check_template(action["description"], fields, f"{where}.systemAction.description")
     unknown = set(action["byPayer"]) - set(PAYER_KINDS)
     if unknown:
         raise RuleError(f"{where}: systemAction.byPayer has unknown payer kinds {sorted(unknown)}")
+    source_ids = {s["id"] for s in sources if s.get("id")}
     by_payer = {}
     for kind, values in action["byPayer"].items():
-        parts = [_sub("covered", "valueCode", values["covered"])]
+        at = f"{where}.systemAction.byPayer.{kind}"
+        fixed = [_sub("covered", "valueCode", values["covered"])]
         if "pa-needed" in values:
-            parts.append(_sub("pa-needed", "valueCode", values["pa-needed"]))
-        parts += [_sub("doc-needed", "valueCode", v) for v in values.get("doc-needed", [])]
-        parts += [_sub("doc-purpose", "valueCode", v) for v in values.get("doc-purpose", [])]
-        reason = _sub("reason", "valueCodeableConcept", {"text": f"{values['reason']} {sources_text}"})
-        by_payer[kind] = (tuple(parts), reason)
+            fixed.append(_sub("pa-needed", "valueCode", values["pa-needed"]))
+        documentation = [_sub("doc-needed", "valueCode", v) for v in values.get("doc-needed", [])]
+        documentation += [_sub("doc-purpose", "valueCode", v) for v in values.get("doc-purpose", [])]
+        by_payer[kind] = PayerCoverage(
+            fixed=tuple(fixed),
+            documentation=tuple(documentation),
+            documentation_when=compile_condition(values.get("docWhen"), fields, f"{at}.docWhen"),
+            sentences=_reason_sentences(values["reason"], fields, source_ids, f"{at}.reason"),
+            closing=sources_text,
+        )
     return CoveragePlan(compile_template(action["description"]), by_payer)

@@ -97,7 +97,9 @@ def compile_rule(
         if not any(s.get("url") for s in sources):
             raise RuleError(f"{where}: no source has a url (the card's source.url)")
     if action is not None:
-        action_plan = compile_action(action, sources_text=sources_text, fields=binder.fields, where=where)
+        action_plan = compile_action(
+            action, sources=sources, sources_text=sources_text, fields=binder.fields, where=where
+        )
     return Rule(
         id=data["id"],
         version=data["version"],
