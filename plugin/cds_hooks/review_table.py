@@ -1,8 +1,9 @@
 """The coder's review table (docs/rules.md), generated from the rule and fact files.
 
 Every sentence a card or a coverage-information action can show is a row: the template as written, where
-it applies (the rule's trigger and condition, the sentence's own `applies` and `when`), the sources it
-rests on, their confidence and as-of date. Fact-table texts that cards print through a placeholder (PTP
+it applies (the rule's trigger and condition, the sentence's own `applies` and `when`), the sources that
+sentence cites (`card.cites` for summary and detail, `source` of a section, suggestion or reason
+sentence), their confidence and as-of date. Fact-table texts that cards print through a placeholder (PTP
 row notes, payer findings, prior-authorization guidance) get rows of their own, with the rows they attach
 to. The table is written by `cpt-plugin rules-table`; a test checks the committed file is up to date.
 """
@@ -17,10 +18,10 @@ HEADER = """# Rules: every sentence a card can say
 
 Generated from `cds_hooks/rules/*.json` and `cds_hooks/facts/*.json` by `cpt-plugin rules-table --out
 docs/rules.md`; do not edit by hand (a test checks this file equals the generated one). For each rule:
-each sentence template (`{fact}` placeholders are filled per order), when it is shown, and the sources it
-rests on with their confidence and as-of date. High = an official CMS/CDC file or code descriptor;
-Medium = a society, MAC, AAPC or payer source, and the card names it; sentences that no source supports
-are not published.
+each sentence template (`{fact}` placeholders are filled per order), when it is shown, and the sources that
+sentence itself rests on (by source id), with their confidence and as-of date. High = an official CMS/CDC
+file or code descriptor; Medium = a society, MAC, AAPC or payer source, and the card names it; a sentence
+that only says something is not verified may rest on no source, and says so.
 """
 
 CARD_SHOWN = "the card is shown"
@@ -91,9 +92,11 @@ def _trigger(rule: dict[str, Any]) -> str:
 
 
 def _source_text(source: dict[str, Any]) -> str:
+    """`id` [label](url): the source's id (what a sentence cites) and its publisher link."""
     label = source.get("label", "")
     url = source.get("url")
-    return f"[{label}]({url})" if url else label
+    linked = f"[{label}]({url})" if url else label
+    return f"`{source['id']}` {linked}" if source.get("id") else linked
 
 
 Tables = dict[str, dict[str, Any]]
@@ -158,16 +161,22 @@ def _rule_section(rule: dict[str, Any], tables: Tables) -> list[str]:
         "",
         f"{rule['title']}. Topic `{rule['topic']}`; {_trigger(rule)}; {hooks}. Fires when: {base}.",
         "",
+        "All its sources (the card's closing line): "
+        + "; ".join(_source_text(s) for s in _sources(rule, tables)),
+        "",
         COLUMNS,
     ]
-    sources = _sources(rule, tables)
     card = rule.get("card")
     if card:
-        lines += [_row(p, card[p], "the card is shown", sources, None, None) for p in ("summary", "detail")]
+        for part in ("summary", "detail"):
+            claim = card["cites"][part]
+            own = _sources(rule, tables, claim["source"])
+            lines.append(_row(part, card[part], CARD_SHOWN, own, claim.get("confidence"), claim.get("asOf")))
         lines += _sentence_rows(rule, tables, card.get("sections", []), CARD_SHOWN, "sentence")
         for suggestion in card.get("suggestions", []):
             when = describe(suggestion.get("when"))
-            lines.append(_row("suggestion", suggestion["label"], when, sources, None, None))
+            own = _sources(rule, tables, suggestion["source"])
+            lines.append(_row("suggestion", suggestion["label"], when, own, None, None))
     action = rule.get("systemAction")
     if action:
         for kind, values in action["byPayer"].items():
@@ -207,6 +216,17 @@ def _facts_section(tables: Tables) -> list[str]:
                 f"payer {kind}",
                 sources,
                 policy.get("confidence"),
+                None,
+            )
+        )
+    for entry in tables.get("place-of-service", {}).get("payerFacility", []):
+        lines.append(
+            _row(
+                "payer facility list (`setting.payer_note`)",
+                f"{entry['finding']}: POS {', '.join(entry['codes'])}",
+                f"payer {entry['payer']} only (site-of-service cards)",
+                [entry["source"]],
+                entry.get("confidence"),
                 None,
             )
         )

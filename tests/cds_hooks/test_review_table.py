@@ -4,6 +4,7 @@ equals what `cpt-plugin rules-table` writes, and every row names a dated source 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from plugin.cds_hooks.review_table import build
@@ -38,6 +39,50 @@ def test_every_row__has_a_linked_source_a_confidence_and_a_date() -> None:
         assert "](http" in source, (part, sentence)
         assert confidence not in ("-", "not stated") and "Low" not in confidence, (part, sentence)
         assert as_of != "-", (part, sentence)
+
+
+def _rule_rows(text: str) -> dict[str, list[list[str]]]:
+    """rule id -> its table rows."""
+    found: dict[str, list[list[str]]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("### `"):
+            current = line.split("`")[1]
+            found[current] = []
+        elif line.startswith("## "):
+            current = None
+        elif current and line.startswith("| ") and not line.startswith("| Part |"):
+            found[current].append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return found
+
+
+def _ids(cell: str) -> set[str]:
+    """The source ids a Source cell names (each source is shown as `id` [label](url))."""
+    return set(re.findall(r"(?:^|; )`([a-z0-9-]+)`", cell))
+
+
+def test_summary_and_detail_rows__show_only_the_sources_they_cite() -> None:
+    table = _rule_rows(build(ROOT / "cds_hooks"))
+    checked = 0
+    for path in sorted((ROOT / "cds_hooks" / "rules").glob("*.json")):
+        for rule in json.loads(path.read_text(encoding="utf-8"))["rules"]:
+            card = rule.get("card")
+            if not card:
+                continue
+            rows = {r[0]: r for r in table[rule["id"]]}
+            for part in ("summary", "detail"):
+                cited = card["cites"][part]["source"]
+                wanted = {cited} if isinstance(cited, str) else set(cited)
+                assert _ids(rows[part][3]) == wanted, (rule["id"], part)
+                checked += 1
+            for row in table[rule["id"]]:
+                if row[0] == "suggestion":
+                    assert _ids(row[3]), (rule["id"], row[1])
+    assert checked >= 38
+    # The Medicare summary rests on the PFS file and the NCD manual, not on the assistant-at-surgery page.
+    medicare = {r[0]: r for r in table["payer-medicare"]}
+    assert _ids(medicare["summary"][3]) == {"cms-pfs-2023", "ncd-manual"}
+    assert "novitas" not in medicare["summary"][3].lower()
 
 
 def test_every_rule__has_its_section() -> None:

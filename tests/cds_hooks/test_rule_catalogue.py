@@ -167,10 +167,22 @@ def test_recipe_binder__registers_explicitly_and_binds(cds_app, tmp_path) -> Non
         "version": "1.0.0",
         "topic": "data-quality",
         "title": "Urgency not stated",
-        "sources": [{"label": "CDS Hooks 2.0", "url": "https://cds-hooks.hl7.org/2.0/", "asOf": "2022"}],
+        "sources": [
+            {
+                "id": "cds-hooks",
+                "label": "CDS Hooks 2.0",
+                "url": "https://cds-hooks.hl7.org/2.0/",
+                "asOf": "2022",
+            },
+        ],
         "match": {"kind": "order-urgency"},
         "condition": {"not": {"fact": "urgency.stated"}},
-        "card": {"indicator": "info", "summary": "{order.code}: urgency not stated", "detail": "Say it."},
+        "card": {
+            "indicator": "info",
+            "summary": "{order.code}: urgency not stated",
+            "detail": "Say it.",
+            "cites": {"summary": {"source": "cds-hooks"}, "detail": {"source": "cds-hooks"}},
+        },
     }
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "urgency.json").write_text(json.dumps({"rules": [rule]}))

@@ -197,9 +197,21 @@ def test_binder_registry__explicit_and_extensible(cds_app, tmp_path) -> None:
         "version": "1.0.0",
         "topic": "data-quality",
         "title": "How many orders",
-        "sources": [{"label": "CDS Hooks 2.0", "url": "https://cds-hooks.hl7.org/2.0/", "asOf": "2022"}],
+        "sources": [
+            {
+                "id": "cds-hooks",
+                "label": "CDS Hooks 2.0",
+                "url": "https://cds-hooks.hl7.org/2.0/",
+                "asOf": "2022",
+            },
+        ],
         "match": {"kind": "every-request"},
-        "card": {"indicator": "info", "summary": "{orders.count} orders", "detail": "{orders.count} orders."},
+        "card": {
+            "indicator": "info",
+            "summary": "{orders.count} orders",
+            "detail": "{orders.count} orders.",
+            "cites": {"summary": {"source": "cds-hooks"}, "detail": {"source": "cds-hooks"}},
+        },
     }
     (folder / "count.json").write_text(json.dumps({"rules": [rule]}))
     cds = cds_app.extensions["cds_hooks"]

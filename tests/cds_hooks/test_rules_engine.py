@@ -128,6 +128,24 @@ def edit_rule(folder: Path, file: str, rule_id: str, change) -> None:
             "'sources' is a required property",
         ),
         (
+            "payer-policy.json",
+            "payer-medicare",
+            lambda r: r["card"]["cites"]["summary"].update(source="no-such-source"),
+            "card.cites.summary.source: source 'no-such-source' is not one of the rule's sources",
+        ),
+        (
+            "payer-policy.json",
+            "payer-medicare",
+            lambda r: r["card"].pop("cites"),
+            "'cites' is a required property",
+        ),
+        (
+            "coding-edits.json",
+            "ncci-mue-exceeded",
+            lambda r: r["card"]["suggestions"][0].update(source="noridian"),
+            "suggestions\\[0\\].source: source 'noridian' is not one of",
+        ),
+        (
             "age-criteria.json",
             "age-band-mismatch",
             lambda r: r.update(trigger={"valueSet": "https://fhir.cpt-plugin.org/ValueSet/missing"}),

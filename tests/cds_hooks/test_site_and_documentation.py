@@ -140,5 +140,7 @@ def test_uhc_facility_list_is_attributed_to_uhc_in_the_fact_table(cds_app) -> No
     [uhc] = table["payerFacility"]
     assert uhc["payer"] == "uhc" and uhc["confidence"] == "Medium"
     assert uhc["finding"].startswith("UnitedHealthcare's")
-    assert "openpayer" in uhc["source"]["label"] and uhc["source"]["url"].startswith("https://www.uhcprovider.com")
+    assert "openpayer" in uhc["source"]["label"] and uhc["source"]["url"].startswith(
+        "https://www.uhcprovider.com"
+    )
     assert "facilityOtherPayers" not in table

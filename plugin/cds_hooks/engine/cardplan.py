@@ -23,7 +23,7 @@ from plugin.cds_hooks.contract import (
     Template,
 )
 from plugin.cds_hooks.engine.conditions import compile_condition
-from plugin.cds_hooks.engine.sentences import compile_sentence
+from plugin.cds_hooks.engine.sentences import cited_ids, compile_sentence
 from plugin.cds_hooks.engine.templates import check_template, compile_template, is_constant
 from plugin.cds_hooks.errors import RuleError
 
@@ -120,6 +120,15 @@ def compile_card(
         source_dict(source_label({}), source_url({}) if source_url else None, topic_coding) if fixed else None
     )
     source_ids = {s["id"] for s in sources if s.get("id")}
+    # What the summary, the detail and each suggestion rest on must be sources of the rule (checked here;
+    # the coder's review table shows them).
+    cites = card.get("cites") or {}
+    for part in ("summary", "detail"):
+        if part not in cites:
+            raise RuleError(f"{where}: card.cites.{part} is missing (the sources the {part} rests on)")
+        cited_ids(cites[part].get("source"), source_ids, f"{where}.card.cites.{part}.source")
+    for i, suggestion in enumerate(card.get("suggestions", [])):
+        cited_ids(suggestion.get("source"), source_ids, f"{where}.card.suggestions[{i}].source")
     suggestions = tuple(
         _suggestion(s, texts, f"card.suggestions[{i}]") for i, s in enumerate(card.get("suggestions", []))
     )

@@ -26,7 +26,7 @@ from plugin.cds_hooks.engine.conditions import compile_condition
 from plugin.cds_hooks.engine.templates import check_template, compile_template
 from plugin.cds_hooks.errors import RuleError
 
-__all__ = ["compile_sentence", "applies_condition", "APPLIES_KEYS"]
+__all__ = ["compile_sentence", "applies_condition", "cited_ids", "APPLIES_KEYS"]
 
 APPLIES_KEYS = ("codes", "ageBand", "payer", "sameDate", "sameProvider")
 # Where a binding keeps the CPT codes of its orders, by binder.
@@ -87,7 +87,7 @@ def applies_condition(applies: dict[str, Any], fields: Collection[str], where: s
     return {"all": parts} if parts else True
 
 
-def _source_ids(value: Any, known: Collection[str], where: str) -> tuple[str, ...]:
+def cited_ids(value: Any, known: Collection[str], where: str) -> tuple[str, ...]:
     ids = (value,) if isinstance(value, str) else tuple(value or ())
     for source_id in ids:
         if source_id not in known:
@@ -116,7 +116,7 @@ def compile_sentence(
         render=compile_template(text),
         holds=holds,
         id=section.get("id"),
-        sources=_source_ids(section.get("source"), source_ids, f"{where}.source"),
+        sources=cited_ids(section.get("source"), source_ids, f"{where}.source"),
         confidence=section.get("confidence"),
         as_of=section.get("asOf"),
     )
