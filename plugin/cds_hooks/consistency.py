@@ -18,6 +18,9 @@ from typing import Any
 
 from plugin.cds_hooks.fhir import CPT
 
+RULE = "org.cpt-plugin.rule"
+# On a card that merges several rules' cards: every contributing rule ({id, version}), its own first.
+MERGED_RULES = "org.cpt-plugin.merged-rules"
 LEFT_OUT = "No change is suggested on this card: a card above already suggests a change to the same order."
 
 
@@ -85,7 +88,8 @@ def _orders_of(card: dict[str, Any]) -> tuple[str, ...]:
 def merge_same_topic(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """At most one card per topic for the same orders: a later card of the topic about the same orders
     (e.g. the units edit of an add-on that has no primary) becomes a paragraph of the first one, headed by
-    its summary, with its suggestions as further alternatives and its sources line kept."""
+    its summary, with its suggestions as further alternatives, its sources line kept and its rule listed
+    in the host's extension org.cpt-plugin.merged-rules."""
     first: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
     kept = []
     for card in cards:
@@ -96,6 +100,13 @@ def merge_same_topic(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
             first[key] = card
             kept.append(card)
             continue
+        # The merged card names every rule it is made of (the host's rule stays its primary rule).
+        extension = host["extension"]
+        merged = extension.get(MERGED_RULES) or [extension[RULE]]
+        extension[MERGED_RULES] = [
+            *merged,
+            *(card["extension"].get(MERGED_RULES) or [card["extension"][RULE]]),
+        ]
         body, _sep, closing = card["detail"].rpartition("\n\n---\n")
         host_body, sep, host_closing = host["detail"].rpartition("\n\n---\n")
         host["detail"] = f"{host_body}\n\n**{card['summary']}.** {body}{sep}{host_closing}\n{closing}"

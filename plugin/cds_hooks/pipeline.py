@@ -14,6 +14,7 @@ from flask import Flask
 from plugin import clock
 from plugin.cds_hooks import prefetch
 from plugin.cds_hooks.cards import render_response
+from plugin.cds_hooks.consistency import MERGED_RULES
 from plugin.cds_hooks.engine import RuleSet
 from plugin.cds_hooks.facts import Order, build_facts, build_orders
 from plugin.cds_hooks.fhir import as_list, reference_of, resources
@@ -136,7 +137,7 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
         {
             "uuid": card["uuid"],
             "topic": card["source"]["topic"]["code"],
-            "rule_id": card["extension"]["org.cpt-plugin.rule"]["id"],
+            "rule_id": issued_rule_id(card),
         }
         for card in response["cards"]
     ]
@@ -147,6 +148,23 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
         "issued": issued,
     }
     return CallResult(response, audit)
+
+
+ISSUED_RULE_ID_MAX = 200  # issued_cards.rule_id
+
+
+def issued_rule_id(card: dict[str, Any]) -> str:
+    """The rule id stored for an issued card: its rule's, or for a merged card every contributing rule's
+    joined by "+" (rule ids never contain it), so feedback on it is reported for each of them."""
+    merged = card["extension"].get(MERGED_RULES)
+    if not merged:
+        return str(card["extension"]["org.cpt-plugin.rule"]["id"])
+    joined = ""
+    for rule_id in dict.fromkeys(r["id"] for r in merged):
+        if len(joined) + len(rule_id) + 1 > ISSUED_RULE_ID_MAX:
+            break  # the store keeps 200 characters; the card itself lists every rule
+        joined = f"{joined}+{rule_id}" if joined else rule_id
+    return joined
 
 
 def precondition_outcome(message: str) -> dict[str, Any]:

@@ -113,8 +113,11 @@ def response_problems(schemas: Schemas, response: dict[str, Any]) -> list[str]:
         if card.get("indicator") == "critical":
             problems.append(f"cards[{index}]: critical is reserved for patient safety, not coding advice")
         rule = card.get("extension", {}).get("org.cpt-plugin.rule", {})
-        if rule and f"Rule `{rule.get('id')}` v{rule.get('version')}" not in str(card.get("detail", "")):
-            problems.append(f"cards[{index}].detail does not name its rule {rule.get('id')}")
+        for named in [rule, *card.get("extension", {}).get("org.cpt-plugin.merged-rules", [])]:
+            if named and f"Rule `{named.get('id')}` v{named.get('version')}" not in str(
+                card.get("detail", "")
+            ):
+                problems.append(f"cards[{index}].detail does not name its rule {named.get('id')}")
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         problems.append(f"uuids used more than once: {sorted(map(str, duplicates))}")

@@ -44,12 +44,13 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     rules: dict[tuple[str, str], dict[str, int]] = {}
     for row in rows:
         topic = row["topic"] or UNKNOWN
-        rule = row["rule_id"] or UNKNOWN
         outcome = row["outcome"] if row["outcome"] in ("accepted", "overridden") else None
         if outcome is None:
             continue
         topics.setdefault(topic, {"accepted": 0, "overridden": 0})[outcome] += row["n"]
-        rules.setdefault((topic, rule), {"accepted": 0, "overridden": 0})[outcome] += row["n"]
+        # A merged card was stored with every contributing rule ("a+b"): each of them is credited.
+        for rule in (row["rule_id"] or UNKNOWN).split("+"):
+            rules.setdefault((topic, rule), {"accepted": 0, "overridden": 0})[outcome] += row["n"]
     return {
         "topics": [{"topic": t, **_rates(**c)} for t, c in sorted(topics.items())],
         "rules": [{"topic": t, "rule": r, **_rates(**c)} for (t, r), c in sorted(rules.items())],

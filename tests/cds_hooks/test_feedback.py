@@ -207,3 +207,33 @@ def test_feedback_command__runs_as_the_installed_cli_on_an_empty_store(tmp_path)
 def test_feedback_command__missing_config_file__exit_2(tmp_path, capsys) -> None:
     assert main(["feedback", "--config", str(tmp_path / "nope.toml")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_merged_card__names_every_rule_and_feedback_credits_each(tmp_path, call, cds_client, capsys) -> None:
+    # An add-on ordered without its primary, two units: the units card about the same order merges into
+    # the add-on card (one card per topic for the same orders), which then names both rules.
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33987", quantity=2)]))
+    [card] = cards_of(response, topic="coding-edit")
+    extension = card["extension"]
+    assert extension["org.cpt-plugin.rule"]["id"] == "ncci-add-on-without-primary"
+    merged = [r["id"] for r in extension["org.cpt-plugin.merged-rules"]]
+    assert merged == ["ncci-add-on-without-primary", "ncci-mue-exceeded"]
+    for rule in extension["org.cpt-plugin.merged-rules"]:
+        assert f"Rule `{rule['id']}` v{rule['version']}" in card["detail"]
+    item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": WHEN}
+    assert (
+        cds_client.post(f"/cds-services/{ORDER_SIGN}/feedback", json={"feedback": [item]}).status_code == 200
+    )
+    assert main(["feedback", "--config", str(write_config(tmp_path)), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rules = {(r["topic"], r["rule"]): r["overridden"] for r in report["rules"]}
+    assert rules == {
+        ("coding-edit", "ncci-add-on-without-primary"): 1,
+        ("coding-edit", "ncci-mue-exceeded"): 1,
+    }
+    assert {t["topic"]: t["overridden"] for t in report["topics"]} == {"coding-edit": 1}
+
+
+def test_unmerged_card__no_merged_rules_extension(call) -> None:
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")]))
+    assert all("org.cpt-plugin.merged-rules" not in c["extension"] for c in response["cards"])
