@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from plugin.content.releases import ReleaseError, read_release, release_files
+    from plugin.content.releases import ReleaseError, copies_of, read_release, release_files
     from plugin.content.releases.build import FILE_NAMES, build, family_codes, render, write, write_json
     from plugin.content.releases.diff import current_tables, diff, markdown
     from plugin.content.releases.fhir_updates import read_fragment, update_fragment
@@ -72,7 +72,7 @@ def run_build(args: argparse.Namespace) -> int:
         tables = [read_release(path) for path in release_files(args.releases)]
         if not tables:
             raise ReleaseError(", ".join(map(str, args.releases)), None, "no release files found")
-        built = build(tables, family_codes(args.family))
+        built = build(tables, family_codes(args.family), copies=copies_of(args.releases))
         fragment, fhir_changes = update_fragment(read_fragment(args.cpt_fragment), built.tables)
     except ReleaseError as exc:
         print(f"cpt-plugin content build: {exc}; nothing written", file=sys.stderr)

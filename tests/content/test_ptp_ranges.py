@@ -86,7 +86,7 @@ def test_33952_with_an_office_visit_inside_the_range_keeps_its_edit(built: Path)
     assert edit["modifierIndicator"] == "1" and edit["bypassModifiers"] == ["25"]
     assert "99211-99215" in edit["rangesFromSummary"]
     table = json.loads((built / "ncci-ptp-practitioner.json").read_text(encoding="utf-8"))
-    assert "dated summary" in table["rangeSource"]["label"] and table["rangeSource"]["asOf"] == "2024-07-01"
+    assert "read on a copy" in table["rangeSource"]["label"] and table["rangeSource"]["asOf"] == "2024-07-01"
 
 
 def test_ranges_apply_only_to_the_release_the_overlay_names() -> None:

@@ -181,6 +181,23 @@ def test_a_renamed_table_replaces_the_older_file_with_its_id(releases: Path, fac
     assert (facts / "ncci-mue.json").read_bytes() == (FACTS / "ncci-mue.json").read_bytes()
 
 
+def test_a_release_read_on_the_publishers_file_claims_no_copy(releases: Path, tmp_path: Path) -> None:
+    # Without provenance.json (files taken from cms.gov itself) the sources name the file only.
+    from plugin.content.releases import copies_of, read_release, release_files
+    from plugin.content.releases.build import build, family_codes
+
+    assert copies_of([releases])["PPRRVU23_JAN.csv"].startswith("an unmodified copy")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copy(releases / "PPRRVU23_JAN.csv", plain / "PPRRVU23_JAN.csv")
+    assert copies_of([plain]) == {}
+    tables = [read_release(p) for p in release_files([plain])]
+    family = family_codes(ROOT / "fhir_bundles" / "valuesets" / "ecmo-ecls-family.json")
+    source = build(tables, family).tables["medicare-pfs-indicators"]["source"]
+    assert source["label"] == "CMS PFS national Relative Value File (PFS RVU 2023-A)"
+    assert "copy" not in source["detail"]
+
+
 def test_cards_citing_a_table_name_its_release() -> None:
     # How the CDS rules cite a facts table (plugin/cds_hooks/tables.py): the label carries the stamp.
     from plugin.cds_hooks.tables import dated_label, load_tables
@@ -188,10 +205,15 @@ def test_cards_citing_a_table_name_its_release() -> None:
     tables = load_tables(FACTS)
     built = [t for t in FILE_NAMES if t in tables.files]
     labels = {table_id: [dated_label(s) for s in tables.source_of(table_id)] for table_id in built}
+    # The committed tables were built from rows read on copies (provenance.json): their sources say so.
     assert labels["ncci-ptp-practitioner"] == [
-        "CMS NCCI PTP edits, practitioner (NCCI PTP 2024-Q3) (as of 2024-07-01)"
+        "CMS NCCI PTP edits, practitioner (NCCI PTP 2024-Q3; read on a copy) (as of 2024-07-01)"
     ]
-    assert labels["ncci-mue"] == ["CMS NCCI MUE, practitioner (NCCI MUE 2024-Q3) (as of 2024-07-01)"]
+    assert labels["ncci-mue"] == [
+        "CMS NCCI MUE, practitioner (NCCI MUE 2024-Q3; read on a copy) (as of 2024-07-01)"
+    ]
+    pfs = tables.files["medicare-pfs-indicators"]["source"]
+    assert "chrisnieves60/Syntra-TakeHome" in pfs["detail"] and pfs["url"].startswith("https://www.cms.gov/")
     assert tables.files["ncci-add-on-codes"]["release"]["stamp"] == "NCCI AOC 2024-Q2"
     assert tables.mue["33952"]["mue"] == 1 and tables.add_ons["33987"]["primaries"] == [
         "33953", "33954", "33955", "33956"

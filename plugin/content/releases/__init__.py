@@ -7,13 +7,14 @@ rules read, and `diff` says what changed against the tables in place.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from plugin.content.releases.common import ReleaseError, Table, read_lines
 from plugin.content.releases.ncci import is_aoc, is_mue, is_ptp, read_aoc, read_mue, read_ptp
 from plugin.content.releases.pfs import is_pprrvu, read_pprrvu
 
-__all__ = ["ReleaseError", "Table", "read_release", "release_files"]
+__all__ = ["ReleaseError", "Table", "copies_of", "read_release", "release_files"]
 
 SUFFIXES = (".csv", ".txt")
 
@@ -28,6 +29,20 @@ def release_files(paths: list[Path]) -> list[Path]:
             found.append(path)
         else:
             raise ReleaseError(path, None, "no such file or folder")
+    return found
+
+
+def copies_of(paths: list[Path]) -> dict[str, str]:
+    """File name -> the copy its rows were read on, from provenance.json in each folder named (if any)."""
+    found: dict[str, str] = {}
+    for path in paths:
+        note = path / "provenance.json" if path.is_dir() else path.parent / "provenance.json"
+        if note.is_file():
+            try:
+                files = json.loads(note.read_text(encoding="utf-8")).get("files", {})
+            except (ValueError, AttributeError) as exc:
+                raise ReleaseError(note, None, f"not a provenance file: {exc}") from exc
+            found.update({str(k): str(v) for k, v in files.items()})
     return found
 
 

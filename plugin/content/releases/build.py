@@ -77,21 +77,34 @@ def _merge(tables: list[Table]) -> dict[tuple[str, str], Table]:
     return merged
 
 
-def _source(table: Table, label: str, source_id: str) -> dict[str, Any]:
-    """The table's source; `id` is what rule sentences cite (annotations.json `sourceIds`)."""
+def _source(table: Table, label: str, source_id: str, copies: dict[str, str]) -> dict[str, Any]:
+    """The table's source; `id` is what rule sentences cite (annotations.json `sourceIds`). A release
+    file whose rows were read on a copy (provenance.json beside it) says so in the label and detail."""
     release = table.release
+    read_on = [copies[f] for f in release.file.split(", ") if f in copies]
+    detail = f"built from {release.file} by cpt-plugin content build"
+    if read_on:
+        detail += "; the rows were read on a copy, not on the publisher's file: " + "; ".join(read_on)
     return {
-        "label": f"{label} ({release.stamp})",
+        "label": f"{label} ({release.stamp}" + ("; read on a copy)" if read_on else ")"),
         "url": release.publisher_url,
-        "detail": f"built from {release.file} by cpt-plugin content build",
+        "detail": detail,
         "confidence": "High",
         "asOf": release.effective,
         "id": source_id.format(year=release.effective[:4]),
     }
 
 
-def build(tables: list[Table], family: list[str], notes: dict[str, Any] | None = None) -> Built:
+def build(
+    tables: list[Table],
+    family: list[str],
+    notes: dict[str, Any] | None = None,
+    copies: dict[str, str] | None = None,
+) -> Built:
+    """The fact tables of these releases. `copies` maps a release file name to the copy its rows were
+    read on, for a file not taken from the publisher (provenance.json of the releases folder)."""
     notes = notes or annotations()
+    notes = {**notes, "_copies": copies or {}}  # carried to _source with the other notes
     merged = _merge(tables)
     built = Built()
     for table in merged.values():
@@ -140,7 +153,10 @@ def _pfs(table: Table, wanted: set[str], notes: dict[str, Any], built: Built) ->
         "asOf": table.release.effective,
         "release": table.release.as_json(),
         "source": _source(
-            table, "CMS PFS national Relative Value File", notes["sourceIds"]["medicare-pfs-indicators"]
+            table,
+            "CMS PFS national Relative Value File",
+            notes["sourceIds"]["medicare-pfs-indicators"],
+            notes["_copies"],
         ),
         "meaningsSource": notes["pfsMeanings"]["source"],
         "caveat": (
@@ -187,6 +203,7 @@ def _ptp(table: Table, wanted: set[str], notes: dict[str, Any], built: Built) ->
             table,
             f"CMS NCCI PTP edits, {table.release.setting.replace('-', ' ')}",
             notes["sourceIds"][table_id],
+            notes["_copies"],
         ),
         "bypassSource": notes["ptpBypass"]["source"],
         "caveat": "PTP edits change every quarter; these are the edits of the release named.",
@@ -279,7 +296,10 @@ def _mue(tables: dict[str, Table], wanted: set[str], notes: dict[str, Any], buil
         "asOf": main.release.effective,
         "release": main.release.as_json(),
         "source": _source(
-            main, f"CMS NCCI MUE, {main.release.setting.replace('-', ' ')}", notes["sourceIds"]["ncci-mue"]
+            main,
+            f"CMS NCCI MUE, {main.release.setting.replace('-', ' ')}",
+            notes["sourceIds"]["ncci-mue"],
+            notes["_copies"],
         ),
         "maiSource": notes["mueMai"]["source"],
         "caveat": "MUE values change every quarter; these are the values of the release named.",
@@ -312,7 +332,9 @@ def _aoc(table: Table, wanted: set[str], notes: dict[str, Any]) -> dict[str, Any
         "title": "CMS NCCI add-on code edits (ECMO family)",
         "asOf": table.release.effective,
         "release": table.release.as_json(),
-        "source": _source(table, "CMS NCCI add-on code edits", notes["sourceIds"]["ncci-add-on-codes"]),
+        "source": _source(
+            table, "CMS NCCI add-on code edits", notes["sourceIds"]["ncci-add-on-codes"], notes["_copies"]
+        ),
         "caveat": "Add-on code edits change every quarter; these are the edits of the release named.",
         "rows": rows,
     }
