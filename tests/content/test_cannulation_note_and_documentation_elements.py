@@ -102,3 +102,26 @@ def test_facility_place_of_service_uses_official_cms_names(content: Any) -> None
         "24": "Ambulatory Surgical Center",
     }
     assert "11" not in {c["code"] for c in include["concept"]}
+
+
+def test_disposition_is_marked_not_verified_and_cites_no_outside_source(content: Any) -> None:
+    concept = content.concepts(DOC)["disposition"]
+    assert content.prop(concept, "confidence") == "not verified"
+    text = concept["definition"] + content.prop(concept, "source")
+    assert "Not verified" in concept["definition"]
+    # No source in the research names disposition: nothing is attributed to an organisation.
+    for claim in ("Joint Commission", "aornguidelines"):
+        assert claim not in text
+
+
+INDICATION = "https://fhir.cpt-plugin.org/CodeSystem/ecmo-indication"
+
+
+def test_indications_triple_s_calls_investigational_are_not_credited_to_it(content: Any) -> None:
+    # Triple-S (BCBSA 8.01.60) calls ECMO for acute refractory cardiogenic shock and ECPR investigational.
+    concepts = content.concepts(INDICATION)
+    for code in ("cardiogenic-shock", "cardiac-arrest-ecpr"):
+        concept = concepts[code]
+        assert "investigational" in concept["definition"], code
+        assert "; Triple-S 08.001.039" not in content.prop(concept, "source"), code
+    assert "Triple-S 08.001.039" in content.prop(concepts["acute-respiratory-failure"], "source")

@@ -135,6 +135,13 @@ def test_code_page__a_payers_facility_list_is_that_payers_own(json_get) -> None:
     assert "A payer's own facility list (that payer only):" in html
 
 
+def test_code_page__documentation_elements_not_called_required() -> None:
+    # Most elements are Medium or Low (AAPC articles, one clinician's template) or not verified.
+    html = page_text(create_client().get("/codes/33952").get_data(as_text=True))
+    assert "must document" not in html
+    assert "may carry so the code can be chosen and defended" in html
+
+
 def test_seed_error_1__33952_is_not_pediatric_only(client, json_get) -> None:
     page = json_get("/codes/33952").get_json()
     assert "adults included" in page["age"]["facts"][0]["text"]
