@@ -150,14 +150,16 @@ class PayerCoverage:
 
     `fixed` are the parts between coverage and billingCode that every order gets; `documentation` the
     doc-needed / doc-purpose parts, added only when `documentation_when` holds for the order. The reason
-    is the sentences that hold for the order (each with its own source), then `closing` (the sources line).
+    is the sentences that hold for the order (each with its own source), then `rule_line` and the dated
+    labels (`source_labels`, by source id) of the sources those sentences cite, and no others.
     """
 
     fixed: tuple[dict[str, Any], ...]
     documentation: tuple[dict[str, Any], ...]
     documentation_when: Condition
     sentences: tuple[SentenceTemplate, ...]
-    closing: str
+    rule_line: str
+    source_labels: dict[str, str]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def test_40_year_old_33952_77001_33987__coding_edit_cards_for_both(call) -> None
     assert rules_of(response) == ["ncci-add-on-without-primary", "ncci-ptp-modifier-bypass"]
     [fluoro] = cards_of(response, rule="ncci-ptp-modifier-bypass")
     assert fluoro["indicator"] == "warning"
-    assert fluoro["summary"].startswith("77001 is bundled into 33952")
+    assert fluoro["summary"].startswith("77001 is not paid separately with 33952 for the same provider")
     for modifier in ("59", "XE", "XS", "XP", "XU"):
         assert modifier in fluoro["summary"]
     assert "included in 33952 when performed; it is not required" in fluoro["detail"]
@@ -80,7 +80,10 @@ def test_reposition_33958_alongside__not_separately_reportable_mod_ind_0(call) -
         " (NCCI; no modifier bypasses it)"
     )
     assert "modifier indicator **0**" in card["detail"]
-    assert "Repositioning at the same session" in card["detail"]
+    # NCCI's edit (High) is stated; CPT's same-session wording, read only in a paraphrase (Low), is not.
+    detail = card["detail"]
+    assert "The repositioning codes are not paid with 33952 for the same provider on the same date" in detail
+    assert "Repositioning at the same session as the insertion is not reported separately" not in detail
 
 
 def test_33951_with_33952__mutually_exclusive_no_bypass(call) -> None:
@@ -97,7 +100,9 @@ def test_33951_with_33952__mutually_exclusive_no_bypass(call) -> None:
 def test_33954_with_33952__mutually_exclusive_but_modifier_allowed(call) -> None:
     orders = [service_request("sr-1", "33954"), service_request("sr-2", "33952")]
     [card] = cards_of(call(ORDER_SIGN, order_sign(orders)), rule="ncci-ptp-modifier-bypass")
-    assert card["summary"].startswith("33952 is bundled into 33954")
+    # Mutually exclusive, not bundled: the summary does not call 33952 part of 33954.
+    assert card["summary"].startswith("33952 is not paid separately with 33954")
+    assert "bundled" not in card["summary"]
 
 
 def test_critical_care_99291_same_day__modifier_25(call) -> None:

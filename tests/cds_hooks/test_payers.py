@@ -174,3 +174,15 @@ def test_medicare_coverage_reason__assistant_sentence_follows_each_codes_pfs_ind
     for text, _ in reasons.values():
         assert text.startswith("Medicare: no ECMO national coverage determination was found")
         assert "No ECMO LCD was found; that none applies is not verified." in text
+
+
+def test_coverage_reason__names_only_the_sources_its_sentences_cite(call) -> None:
+    medicare = _medicare_reasons(call, ["33952", "33946"])
+    for text, _ in medicare.values():
+        sources = text.split("· Sources: ", 1)[1]
+        assert "NCD Manual" in sources and "Medicare Coverage Database" in sources
+        assert "Triple-S" not in sources and "Da Vinci" not in sources
+    response = call(ORDER_SIGN, order_sign([service_request("sr-1", "33952")], payer="Aetna"))
+    text = coverage_parts(response["systemActions"][0])["reason"][0]["text"]
+    assert text.startswith("This payer's ECMO coverage policy is not verified.")
+    assert text.endswith("· Sources: none (the reason says what is not verified)")

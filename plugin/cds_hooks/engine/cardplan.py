@@ -26,6 +26,7 @@ from plugin.cds_hooks.engine.conditions import compile_condition
 from plugin.cds_hooks.engine.sentences import cited_ids, compile_sentence
 from plugin.cds_hooks.engine.templates import check_template, compile_template, is_constant
 from plugin.cds_hooks.errors import RuleError
+from plugin.cds_hooks.tables import dated_label
 
 __all__ = ["compile_card", "compile_action", "PAYER_KINDS"]
 
@@ -187,8 +188,8 @@ def _reason_sentences(
 def compile_action(
     action: dict[str, Any],
     *,
+    rule_line: str,
     sources: Sequence[Mapping[str, Any]],
-    sources_text: str,
     fields: Collection[str],
     where: str,
 ) -> CoveragePlan:
@@ -198,6 +199,7 @@ def compile_action(
     if unknown:
         raise RuleError(f"{where}: systemAction.byPayer has unknown payer kinds {sorted(unknown)}")
     source_ids = {s["id"] for s in sources if s.get("id")}
+    labels = {s["id"]: dated_label(dict(s)) for s in sources if s.get("id")}
     by_payer = {}
     for kind, values in action["byPayer"].items():
         at = f"{where}.systemAction.byPayer.{kind}"
@@ -211,6 +213,7 @@ def compile_action(
             documentation=tuple(documentation),
             documentation_when=compile_condition(values.get("docWhen"), fields, f"{at}.docWhen"),
             sentences=_reason_sentences(values["reason"], fields, source_ids, f"{at}.reason"),
-            closing=sources_text,
+            rule_line=rule_line,
+            source_labels=labels,
         )
     return CoveragePlan(compile_template(action["description"]), by_payer)

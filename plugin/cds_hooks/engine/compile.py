@@ -98,7 +98,11 @@ def compile_rule(
             raise RuleError(f"{where}: no source has a url (the card's source.url)")
     if action is not None:
         action_plan = compile_action(
-            action, sources=sources, sources_text=sources_text, fields=binder.fields, where=where
+            action,
+            rule_line=f"Rule `{data['id']}` v{data['version']}",
+            sources=sources,
+            fields=binder.fields,
+            where=where,
         )
     return Rule(
         id=data["id"],
