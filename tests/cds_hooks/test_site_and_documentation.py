@@ -17,7 +17,7 @@ from tests.cds_hooks.stubs import ORDER_SIGN, cards_of, encounter, order_sign, s
         ("11", None, "non-facility-setting"),
         (None, encounter("AMB", pos="11"), "non-facility-setting"),
         (None, encounter("AMB"), "ambulatory-setting-unconfirmed"),
-        (None, encounter("HH"), "non-facility-setting"),
+        (None, encounter("HH"), "setting-not-verified"),
         ("21", None, None),
         (None, encounter("IMP"), None),
         (None, encounter("AMB", pos="22"), None),
@@ -29,7 +29,7 @@ def test_site_of_service(call, order_pos, encounter_resource, expected_rule) -> 
     response = call(ORDER_SIGN, order_sign([order], encounter_resource=encounter_resource))
     rules = [c["extension"]["org.cpt-plugin.rule"]["id"] for c in cards_of(response, topic="site-of-service")]
     assert rules == ([expected_rule] if expected_rule else [])
-    if expected_rule:
+    if expected_rule and expected_rule != "setting-not-verified":
         [card] = cards_of(response, topic="site-of-service")
         assert card["indicator"] == "warning"
         assert "non-facility" in card["detail"] or "office" in card["detail"]
@@ -144,3 +144,14 @@ def test_uhc_facility_list_is_attributed_to_uhc_in_the_fact_table(cds_app) -> No
         "https://www.uhcprovider.com"
     )
     assert "facilityOtherPayers" not in table
+
+
+def test_home_health_encounter__setting_not_verified_not_called_non_facility(call) -> None:
+    # Only the office (POS 11) is a sourced non-facility setting; a home-health encounter is not judged.
+    order = service_request("sr-1", "33952")
+    response = call(ORDER_SIGN, order_sign([order], encounter_resource=encounter("HH"), payer="Aetna"))
+    [card] = cards_of(response, topic="site-of-service")
+    assert card["indicator"] == "info"
+    assert "encounter class HH" in card["summary"] and "not verified" in card["summary"]
+    assert "An encounter class is not a place of service, and no source maps this one" in card["detail"]
+    assert "not a facility" not in card["detail"]

@@ -32,6 +32,9 @@ def _encounter_pos(facts: Facts, pos_systems: list[str]) -> list[str]:
     return found
 
 
+CLASS_NOTE = "An encounter class is not a place of service, and no source maps this one to one."
+
+
 @dataclass(frozen=True)
 class SettingTable:
     """The place-of-service facts table as the setting binder reads it."""
@@ -113,7 +116,7 @@ def bind_order_setting(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
                 "name": None,
                 "where": f"encounter class {encounter_class}",
                 "basis": "encounter class",
-                "payer_note": None,
+                "payer_note": CLASS_NOTE,
             }
         else:
             setting = {"kind": "unknown", "pos": None, "name": None, "where": None}
