@@ -87,10 +87,19 @@ def check_code_system(loc: Located, index: Index) -> None:
                 loc.error(where, f"property {pcode!r} is declared as {declared[pcode]} but has {present[0]}")
         if loc.is_ours:
             for required in ("source", "as-of"):
-                if required not in used:
+                if required not in used and not (required == "as-of" and _undated(concept)):
                     loc.error(loc.at(*path), f"concept {code!r} has no {required!r} property")
     if res.get("content") == "complete" and isinstance(res.get("count"), int) and res["count"] != count:
         loc.error(loc.at("count"), f"count is {res['count']} but the CodeSystem defines {count} concepts")
+
+
+def _undated(concept: dict[str, Any]) -> bool:
+    """A concept whose sources the research did not date says so in its source ("date not given")
+    instead of carrying an as-of date that belongs to another source."""
+    for prop in concept.get("property") or []:
+        if isinstance(prop, dict) and prop.get("code") == "source":
+            return "date not given" in str(prop.get("valueString", ""))
+    return False
 
 
 def check_value_set(loc: Located, index: Index) -> None:

@@ -125,3 +125,15 @@ def test_indications_triple_s_calls_investigational_are_not_credited_to_it(conte
         assert "investigational" in concept["definition"], code
         assert "; Triple-S 08.001.039" not in content.prop(concept, "source"), code
     assert "Triple-S 08.001.039" in content.prop(concepts["acute-respiratory-failure"], "source")
+
+
+def test_elements_from_undated_articles_carry_no_borrowed_date(content: Any) -> None:
+    # The AAPC articles and the clinician's template are undated in the research: 2023-01-30 is the date of
+    # the CMS PFS file, not of these sources, so these elements say "date not given" instead.
+    for code, concept in content.concepts(DOC).items():
+        source = content.prop(concept, "source")
+        if "AAPC" in source or "dictationroom" in source:
+            assert content.prop(concept, "as-of") in (None, "2024-07-01"), code
+            if content.prop(concept, "as-of") is None:
+                assert "date not given" in source, code
+    assert content.prop(content.concepts(DOC)["indication"], "as-of") is None
