@@ -137,3 +137,11 @@ def test_elements_from_undated_articles_carry_no_borrowed_date(content: Any) -> 
             if content.prop(concept, "as-of") is None:
                 assert "date not given" in source, code
     assert content.prop(content.concepts(DOC)["indication"], "as-of") is None
+
+
+def test_age_bands_are_dated_by_their_own_source_not_the_pfs_file(content: Any) -> None:
+    bands = content.concepts("https://fhir.cpt-plugin.org/CodeSystem/ecmo-age-band")
+    assert set(bands) == {"under-6", "6-and-older"}
+    for code, concept in bands.items():
+        assert content.prop(concept, "as-of") == "2015-02", code
+        assert "ATS coding newsletter, February 2015" in content.prop(concept, "source"), code
