@@ -186,3 +186,11 @@ def test_coverage_reason__names_only_the_sources_its_sentences_cite(call) -> Non
     text = coverage_parts(response["systemActions"][0])["reason"][0]["text"]
     assert text.startswith("This payer's ECMO coverage policy is not verified.")
     assert text.endswith("· Sources: none (the reason says what is not verified)")
+
+
+def test_blue_child__hmsa_described_as_the_research_read_it(call) -> None:
+    # HMSA MM.12.006 (Ref: studyres copy): separate criteria for neonates; it also covers children and adults.
+    body = order_sign([service_request("sr-1", "33951")], birth_date="2021-06-01", payer="HMSA")
+    [card] = cards_of(call(ORDER_SIGN, body), topic="payer-policy")
+    assert "has separate criteria for neonates and also covers children" in card["detail"]
+    assert "separate neonatal and pediatric criteria" not in card["detail"]
