@@ -145,3 +145,10 @@ def test_age_bands_are_dated_by_their_own_source_not_the_pfs_file(content: Any) 
     for code, concept in bands.items():
         assert content.prop(concept, "as-of") == "2015-02", code
         assert "ATS coding newsletter, February 2015" in content.prop(concept, "source"), code
+
+
+def test_facility_value_set__uhc_list_attributed_to_uhc_not_stated_as_general(content: Any) -> None:
+    description = content.get("ValueSet/facility-place-of-service")["description"]
+    assert "Other facility-rate POS codes" not in description
+    assert "UnitedHealthcare's multiple-procedure policy also lists POS 26, 31" in description
+    assert "not a CMS classification" in description
