@@ -69,10 +69,9 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
         def handler(resource_id: str | None = None) -> Response:
             params = _parameters(name)
             ctx = _context(params)
-            kwargs: dict[str, Any] = {}
-            if name == "expand":
-                kwargs["limit"] = _expansion_limit()
-            result = func(ctx, params, resource_id, **kwargs)
+            # $expand alone also takes the size limit, which comes from configuration and a header.
+            extra = {"limit": _expansion_limit()} if name == "expand" else {}
+            result = func(ctx, params, resource_id, **extra)
             if fhir_version == R4 and shape is not None:
                 result = shape(result)
             return fhir_response(result)
@@ -116,10 +115,8 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
 
     @bp.get("/metadata")
     def metadata() -> Response:
-        if request.args.get("mode") == "terminology":
-            ctx = TxContext(_endpoint_registry(), TxOptions(), "R5" if fhir_version == R5 else "R4")
-            return fhir_response(capabilities.terminology_capabilities(ctx, g.fhir_base))
-        return fhir_response(capabilities.capability_statement(g.fhir_base, fhir_version))
+        mode = request.args.get("mode")
+        return fhir_response(capabilities.metadata(_endpoint_registry(), g.fhir_base, fhir_version, mode))
 
     @bp.get("/$versions")
     def fhir_versions() -> Response:
