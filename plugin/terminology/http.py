@@ -36,6 +36,8 @@ from plugin.terminology.operations import (
 )
 
 R4, R5 = "4.0.1", "5.0.0"
+# Operations with a required resource parameter (http://hl7.org/fhir/R5/operations.html#executing).
+POST_ONLY = {"batch-validate-code"}
 PREFIXES = {"/fhir/r5": R5, "/fhir": R4}
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
 _FORMAT_OK = {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
@@ -108,10 +110,11 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
     for rtype, op, table, func, shape in routes:
         view = operation(table, func, shape)
         endpoint = f"{rtype}_{op}".replace("-", "_")
-        bp.add_url_rule(f"/{rtype}/${op}", endpoint, view, methods=["GET", "POST"])
-        bp.add_url_rule(
-            f"/{rtype}/<resource_id>/${op}", f"{endpoint}_instance", view, methods=["GET", "POST"]
-        )
+        # FHIR invokes an operation by GET only when all its parameters are primitive: the resources
+        # $batch-validate-code needs (`validation`) cannot ride in a query string, so it is POST only.
+        methods = ["POST"] if op in POST_ONLY else ["GET", "POST"]
+        bp.add_url_rule(f"/{rtype}/${op}", endpoint, view, methods=methods)
+        bp.add_url_rule(f"/{rtype}/<resource_id>/${op}", f"{endpoint}_instance", view, methods=methods)
 
     @bp.get("/metadata")
     def metadata() -> Response:
@@ -131,6 +134,9 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
 
     def read_view(resource_type: str) -> Callable[[str], Response]:
         def view(resource_id: str) -> Response:
+            # A FHIR id has no `$`: this is a POST-only operation asked for by GET (`$batch-validate-code`).
+            if resource_id.startswith("$") and resource_id[1:] in POST_ONLY:
+                raise MethodNotAllowed(valid_methods=["POST"])
             return fhir_response(search.read(_endpoint_registry(), resource_type, resource_id))
 
         return view
