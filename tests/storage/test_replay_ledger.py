@@ -99,7 +99,11 @@ def test_sqlite_claim__waits_out_another_writer_then_answers(tmp_path: Path) -> 
     other.execute("INSERT INTO jwt_replay (token_key, expires_at) VALUES ('held', 1)")
     import threading
 
-    timer = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    def release_later() -> None:
+        time.sleep(0.3)  # not threading.Timer: its timed wait never ends under libfaketime (date runs)
+        other.execute("COMMIT")
+
+    timer = threading.Thread(target=release_later)
     started = time.monotonic()
     timer.start()
     try:
