@@ -8,7 +8,9 @@ document cannot promise more or less than the server takes:
   with the JSON Schema of its hook and each feedback with the feedback schema, exactly the schemas
   the service validates with (cds_hooks/schemas, as OpenAPI 3.1 components);
 - terminology operations: the type of every query parameter and a `Parameters` body schema per
-  operation, from the operation's declared parameters (plugin/terminology/model/parameters.py).
+  operation, from the operation's declared parameters (plugin/terminology/model/parameters.py);
+- sandbox FHIR searches: one path per resource type with the search parameters that type takes
+  (plugin/sandbox/search.py).
 
 Tests check that every route of the app is documented with its methods, every documented method
 answers, and that requests generated from the document as valid are mostly accepted.
@@ -29,6 +31,7 @@ from plugin.cds_hooks.adapter import routes
 from plugin.cds_hooks.schemas import HOOK_SCHEMAS
 from plugin.http import json_response
 from plugin.openapi_fhir import fhir_operation_schemas
+from plugin.openapi_sandbox import sandbox_search_schemas
 from plugin.version import __version__
 
 SPEC_FILE = Path(__file__).with_name("openapi.json")
@@ -59,6 +62,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         schemas.update(cds_components(cds.schemas.validators))
         document["paths"].update(cds_paths(cds, templates))
     fhir_operation_schemas(document)
+    sandbox_search_schemas(document)
     return document
 
 

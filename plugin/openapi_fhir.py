@@ -122,7 +122,8 @@ def parameters_schema(key: str, required: list[str]) -> dict[str, Any]:
     table = {name: p for name, p in OPERATIONS[key].items() if name != "_format"}
     parameter: dict[str, Any] = {
         "type": "array",
-        "items": {"oneOf": [_value_schema(p) for name, p in table.items() if name not in required]},
+        # A repeatable required parameter (`validation`) may come again after its first, required place.
+        "items": {"oneOf": [_value_schema(p) for name, p in table.items() if name not in required or p.many]},
     }
     if required:
         parameter["prefixItems"] = [_value_schema(table[name]) for name in required]

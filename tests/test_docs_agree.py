@@ -4,6 +4,7 @@ the key table of configuration.md is config.DEFAULTS (keys, and every default wr
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from typing import Any
@@ -104,3 +105,61 @@ def test_configuration_table__every_key_of_the_defaults_and_nothing_else() -> No
 def test_table_reader__finds_rows_and_codes() -> None:
     rows = table("configuration.md", "key")
     assert code(rows[0][0]) == "server.host" and rows[0][1] == '`"127.0.0.1"`'
+
+
+# Paths the architecture page names: rooted at one of these folders, anywhere on the page (tables, prose
+# and the drawn request flows), or a bare file or folder name in `code` that must be the end of a path.
+_ROOTS = ("plugin", "cds_hooks", "tools", "tests", "fhir_bundles", "docs")
+_ROOTED = re.compile(r"(?<![\w./-])((?:" + "|".join(_ROOTS) + r")/[\w./*<>{}-]*)")
+_BARE = re.compile(r"^[\w*<>-]+(?:/[\w*<>-]+)*(?:\.(?:py|json|md|toml)|/)$")
+_PLACEHOLDER = re.compile(r"<[^>]*>|\{[^}]*\}")
+
+
+def named_paths(text: str) -> tuple[set[str], set[str]]:
+    """(rooted paths, bare names) a page names; `<op>` and `{id}` placeholders become `*`."""
+    rooted = {_PLACEHOLDER.sub("*", p).rstrip(".,:;") for p in _ROOTED.findall(text)}
+    bare = {
+        _PLACEHOLDER.sub("*", token)
+        for token in _CODE.findall(text)
+        if _BARE.match(token) and not token.startswith(tuple(f"{r}/" for r in _ROOTS))
+    }
+    return rooted, bare
+
+
+def _repository_paths() -> list[str]:
+    found: list[str] = []
+    for root in _ROOTS:
+        for path in (PROJECT_ROOT / root).rglob("*"):
+            if "__pycache__" in path.parts:
+                continue
+            found.append(path.relative_to(PROJECT_ROOT).as_posix() + ("/" if path.is_dir() else ""))
+    return found
+
+
+def _ends_a_path(name: str, paths: list[str]) -> bool:
+    depth = name.rstrip("/").count("/") + 1
+    for path in paths:
+        if name.endswith("/") != path.endswith("/"):
+            continue
+        tail = "/".join(path.rstrip("/").split("/")[-depth:]) + ("/" if name.endswith("/") else "")
+        if fnmatch.fnmatchcase(tail, name):
+            return True
+    return False
+
+
+def test_architecture_page__every_path_it_names_exists() -> None:
+    rooted, bare = named_paths((DOCS / "architecture.md").read_text(encoding="utf-8"))
+    assert len(rooted) > 30 and len(bare) > 30
+    missing = sorted(p for p in rooted if not list(PROJECT_ROOT.glob(p.rstrip("/"))))
+    paths = _repository_paths()
+    missing += sorted(f"(bare) {name}" for name in bare if not _ends_a_path(name, paths))
+    assert missing == [], f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_named_paths__finds_rooted_placeholder_and_bare_names() -> None:
+    text = "in plugin/terminology/operations/<op>.py and `binders/age.py`, `engine/`, not `a b.py` or `x.y`."
+    rooted, bare = named_paths(text)
+    assert rooted == {"plugin/terminology/operations/*.py"}
+    assert bare == {"binders/age.py", "engine/"}
+    assert _ends_a_path("binders/age.py", ["plugin/cds_hooks/binders/age.py"])
+    assert not _ends_a_path("binders/agee.py", ["plugin/cds_hooks/binders/age.py"])

@@ -71,3 +71,25 @@ def test_link_pattern_finds_links() -> None:
     assert _LINK.findall(_prose(text)) == ["docs/a.md", "b.png", "https://x.org"]
     assert _slug("Checking content: `cpt-plugin validate`") == "checking-content-cpt-plugin-validate"
     assert _slug("Content, versions and limits") == "content-versions-and-limits"
+
+
+# An issue or pull-request number (`#123`, `issue 12`, `PR 7`, `GH-4`): the manual speaks of the product,
+# its history is CHANGELOG.md's, in the product's terms. `pkg#1.0.0` (a package version) and `&#123;` are not.
+_ISSUE_NUMBER = re.compile(r"(?<![\w&/#.])#\d+\b|\b(?:issue|pull request|PR|GH)[ -]?#?\d+\b", re.I)
+
+
+@pytest.mark.parametrize(
+    "page", [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))], ids=lambda p: p.name
+)
+def test_readme_and_manual__name_no_issue_numbers(page: Path) -> None:
+    found = [m.group(0) for m in _ISSUE_NUMBER.finditer(page.read_text(encoding="utf-8"))]
+    assert found == [], f"{page.relative_to(ROOT)} names issue numbers: {found}"
+
+
+def test_readme__is_a_front_door_under_200_lines() -> None:
+    assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) < 200
+
+
+def test_issue_number_pattern() -> None:
+    assert _ISSUE_NUMBER.findall("fixed in #12, see issue 34 and PR #5") == ["#12", "issue 34", "PR #5"]
+    assert _ISSUE_NUMBER.findall("cpt-plugin.ecmo#0.1.0, &#123;, page.md#anchor-2, `[#]`") == []

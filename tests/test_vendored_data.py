@@ -83,11 +83,50 @@ def test_drift__reports_a_changed_a_missing_and_an_unlisted_file(tmp_path: Path)
     assert len(problems) == 3 and problems[2].startswith("changed: a.json (sha256 ")
 
 
-def test_no_test_or_command_reads_data_beside_the_repository() -> None:
+# Text the product and its tools are made of: code, templates, data, the README and the manual.
+_TEXT_SUFFIXES = {
+    ".py",
+    ".md",
+    ".json",
+    ".toml",
+    ".html",
+    ".js",
+    ".css",
+    ".properties",
+    ".txt",
+    ".ini",
+    ".cfg",
+}
+
+
+def test_no_test_command_or_page_reaches_beside_the_repository() -> None:
+    """No code, data, README or docs page names a folder beside the repository (the product speaks of
+    itself; only its own files may be read)."""
     # Spelled in pieces so this file does not match itself.
-    outside = re.compile(r"\.\./" + "shared" + r"|parent\s*/\s*\"" + "shared" + '"|"' + "shared" + r"\"\s*/")
-    sources = [*ROOT.joinpath("plugin").rglob("*.py"), *ROOT.joinpath("tests").rglob("*.py")]
+    outside = re.compile(
+        r"\.\./"
+        + "shared"
+        + r"|/work/"
+        + "shared"
+        + r"|parent\s*/\s*\""
+        + "shared"
+        + '"|"'
+        + "shared"
+        + r"\"\s*/"
+    )
+    sources = [
+        *ROOT.joinpath("tests").rglob("*.py"),
+        ROOT / "README.md",
+        *ROOT.joinpath("docs").rglob("*.md"),
+    ]
+    for folder in ("plugin", "tools", "cds_hooks"):
+        sources += [p for p in ROOT.joinpath(folder).rglob("*") if p.is_file() and p.suffix in _TEXT_SUFFIXES]
     sources += [ROOT / "Makefile", ROOT / ".ci" / "run", ROOT / "tools" / "ensure-test-deps"]
-    assert len(sources) > 100
-    offenders = [str(p.relative_to(ROOT)) for p in sources if outside.search(p.read_text())]
+    assert len(sources) > 300
+    assert {"docs", "plugin", "tools"} <= {p.relative_to(ROOT).parts[0] for p in sources}
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in sources
+        if outside.search(p.read_text(encoding="utf-8", errors="replace"))
+    ]
     assert offenders == []

@@ -35,7 +35,14 @@ def load_cds(folder: Path, app: Flask) -> CdsHooks:
     catalog = load_services(folder / "services.json", schemas)
     tables = load_tables(folder / "facts")
     rule_schema = schemas.validator("rule.schema.json").schema
-    rules = load_rules(folder / "rules", rule_schema, tables, get_registry(app), binders.registry())
+    rules = load_rules(
+        folder / "rules",
+        rule_schema,
+        tables,
+        get_registry(app),
+        binders.registry(),
+        schemas.fast.get("rule.schema.json"),
+    )
     return CdsHooks(schemas, catalog, tables, rules)
 
 

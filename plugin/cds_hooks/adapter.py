@@ -37,6 +37,7 @@ from plugin.cds_hooks.feedback import accept_feedback
 from plugin.cds_hooks.pipeline import CdsError, CdsHooks, parse_body, precondition_outcome, run
 from plugin.cds_hooks.prefetch import PatientUnavailableError
 from plugin.cds_hooks.services import Service
+from plugin.http import SENT_PATH_KEY
 from plugin.security import audit, cors, responses
 from plugin.security.jwt_auth import VerifiedToken
 
@@ -135,6 +136,7 @@ class CdsHttpAdapter:
         self.limit: int = app.extensions[security.BODY_LIMIT_KEY]
         self._discovery = orjson.dumps(cds.catalog.discovery())
         self._host_urls: dict[tuple[Any, ...], str] = {}
+        self._audience_lists: dict[tuple[Any, ...], list[str]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -180,9 +182,17 @@ class CdsHttpAdapter:
         return None
 
     def _audiences(self, environ: dict[str, Any]) -> list[str]:
-        # Only called for a request that carries a token: the URL is built as Flask's request builds it.
-        request = Request(environ)
-        return security.audiences_for(self.app, request.path, lambda: request.base_url, environ)
+        # Only called for a request that carries a token: the URL is built as Flask's request builds
+        # it. That is a function of a few environ values (host, scheme, script, path), and a service
+        # is called at few URLs, so each answer is kept (a bounded number), as _base_url keeps its own.
+        key = (*(environ.get(k) for k in _HOST_KEYS), environ.get("PATH_INFO"), environ.get(SENT_PATH_KEY))
+        found = self._audience_lists.get(key)
+        if found is None:
+            request = Request(environ)
+            found = security.audiences_for(self.app, request.path, lambda: request.base_url, environ)
+            if len(self._audience_lists) < 256:
+                self._audience_lists[key] = found
+        return list(found)
 
     @staticmethod
     def _refusal(refusal: responses.Refusal) -> Answer:

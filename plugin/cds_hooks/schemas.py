@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from referencing import Registry, Resource
 
 from plugin.cds_hooks.fast_schema import IsValid, build_fast_validators
@@ -80,7 +81,12 @@ def load_schemas(folder: Path) -> Schemas:
     )
     validators = {}
     for name, doc in documents.items():
-        Draft202012Validator.check_schema(doc)
+        # Each document against the Draft 2020-12 meta-schema: jsonschema_rs does it in a millisecond
+        # (jsonschema's check_schema took a tenth of start-up); a bad schema still stops start-up.
+        try:
+            jsonschema_rs.meta.validate(doc)
+        except jsonschema_rs.ValidationError as exc:
+            raise SchemaError(f"{folder / name}: not a valid JSON Schema: {exc.message}") from exc
         validators[name] = Draft202012Validator(doc, registry=registry)
     return Schemas(validators, build_fast_validators(documents))
 

@@ -11,6 +11,7 @@ only without supplements (the generic view handles those).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -77,6 +78,8 @@ class CompactView(CodeSystemView):
         raw: dict[str, dict[str, Any]] = {}
         parent: dict[str, str] = {}
         used: set[str] = set()
+        # The loader shares one property list among all concepts of a kind: each list is read once.
+        lists_seen: set[int] = set()
         stack: list[tuple[dict[str, Any], str | None]] = [(c, None) for c in reversed(resource["concept"])]
         with no_gc():
             while stack:  # depth first, in the resource's order
@@ -85,9 +88,13 @@ class CompactView(CodeSystemView):
                 raw[code] = item
                 if above is not None:
                     parent[code] = above
-                for prop in item.get("property") or ():
-                    used.add(prop["code"])
-                stack.extend((child, code) for child in reversed(item.get("concept") or ()))
+                props = item.get("property")
+                if props and id(props) not in lists_seen:
+                    lists_seen.add(id(props))
+                    used.update(prop["code"] for prop in props)
+                children = item.get("concept")
+                if children:
+                    stack.extend((child, code) for child in reversed(children))
         self.concepts = _LazyConcepts(self, raw, parent)  # type: ignore[assignment]
         self.roots = [c["code"] for c in resource["concept"]]
         self._folded = None
@@ -135,6 +142,7 @@ def compact_view(resource: dict[str, Any]) -> CodeSystemView | None:
     view = _VIEWS.get(id(resource))
     if view is None:
         view = _VIEWS[id(resource)] = CompactView(resource)
+        gc.freeze()  # kept for the life of the process, like the tabular (see icd10cm.cached_tabular)
     return view
 
 

@@ -14,19 +14,16 @@ issuer lists tenants); `jti` not seen before (kept in the store, so replay is ca
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jwt
 import orjson
 from jwt.exceptions import InvalidTokenError
 
 from plugin.config import ConfigError
+from plugin.security import jws
 from plugin.security.keys import JwksFetcher, VerificationKey, load_static_keys
 
 log = logging.getLogger("cpt_plugin.security")
@@ -60,28 +57,27 @@ def _echo(value: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in value[:_ECHO_CHARS])
 
 
-# A compact JWS segment: base64url, optionally padded (PyJWT accepts the padding some issuers add).
-_SEGMENT = re.compile(rb"[A-Za-z0-9_-]+={0,2}")
+# Claims every client token must carry (CDS Hooks 2.0: iss, aud, exp, iat, jti).
+_REQUIRED = ("iss", "aud", "exp", "iat", "jti")
 
 
 def peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The header and claims of a compact JWS, unverified: only to choose the issuer and its key.
-
-    `jwt.decode` then parses and checks the whole token again with that key (signature, alg, iss,
-    aud, times), so nothing read here is trusted. Done here, with a regular expression and orjson,
-    because PyJWT's own unverified parse checks each character in Python: about as long as this
-    whole function, once more per call. ValueError for anything that is not three JSON-object parts."""
-    parts = token.encode("utf-8").split(b".")
+    """The header and claims of a compact JWS, not yet verified: they choose the issuer and its key,
+    then `jws.check_signature` verifies the signature over exactly these segments and
+    `jws.check_claims` checks these claims. Each segment is read under PyJWT's base64url rules
+    (`jws.decode_segment`) and parsed by orjson. ValueError for anything that is not three parts
+    whose first two are JSON objects."""
+    parts = token.split(".")
     if len(parts) != 3:
         raise ValueError("not three dot-separated parts")
     found: list[dict[str, Any]] = []
     for name, segment in (("header", parts[0]), ("payload", parts[1])):
-        if not _SEGMENT.fullmatch(segment):
+        raw = jws.decode_segment(segment)
+        if raw is None:
             raise ValueError(f"{name} is not base64url")
-        stripped = segment.rstrip(b"=")
         try:
-            value = orjson.loads(base64.urlsafe_b64decode(stripped + b"=" * (-len(stripped) % 4)))
-        except (binascii.Error, orjson.JSONDecodeError) as exc:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             raise ValueError(f"{name} is not JSON") from exc
         if not isinstance(value, dict):
             raise ValueError(f"{name} is not a JSON object")
@@ -217,16 +213,11 @@ class TokenVerifier:
         if alg not in key.algorithms:
             raise fail(f"algorithm {alg!r} does not fit key {kid!r}")
 
+        # The header and claims read by peek are the ones the signature covers (same segments).
+        claims = unverified
         try:
-            claims = jwt.decode(
-                token,
-                key.key,
-                algorithms=[alg],
-                audience=audiences,
-                issuer=iss,
-                leeway=self.skew,
-                options={"require": ["iss", "aud", "exp", "iat", "jti"], "verify_iat": True},
-            )
+            jws.check_signature(token, header, key.key, (alg,))
+            jws.check_claims(claims, audiences=audiences, issuer=iss, leeway=self.skew, required=_REQUIRED)
         except InvalidTokenError as exc:
             raise fail(f"{type(exc).__name__}: {exc}") from exc
 

@@ -36,6 +36,8 @@ from plugin.terminology.operations import (
 )
 
 R4, R5 = "4.0.1", "5.0.0"
+# Operations with a required resource parameter (http://hl7.org/fhir/R5/operations.html#executing).
+POST_ONLY = {"batch-validate-code"}
 PREFIXES = {"/fhir/r5": R5, "/fhir": R4}
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
 _FORMAT_OK = {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
@@ -69,10 +71,9 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
         def handler(resource_id: str | None = None) -> Response:
             params = _parameters(name)
             ctx = _context(params)
-            kwargs: dict[str, Any] = {}
-            if name == "expand":
-                kwargs["limit"] = _expansion_limit()
-            result = func(ctx, params, resource_id, **kwargs)
+            # $expand alone also takes the size limit, which comes from configuration and a header.
+            extra = {"limit": _expansion_limit()} if name == "expand" else {}
+            result = func(ctx, params, resource_id, **extra)
             if fhir_version == R4 and shape is not None:
                 result = shape(result)
             return fhir_response(result)
@@ -109,17 +110,16 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
     for rtype, op, table, func, shape in routes:
         view = operation(table, func, shape)
         endpoint = f"{rtype}_{op}".replace("-", "_")
-        bp.add_url_rule(f"/{rtype}/${op}", endpoint, view, methods=["GET", "POST"])
-        bp.add_url_rule(
-            f"/{rtype}/<resource_id>/${op}", f"{endpoint}_instance", view, methods=["GET", "POST"]
-        )
+        # FHIR invokes an operation by GET only when all its parameters are primitive: the resources
+        # $batch-validate-code needs (`validation`) cannot ride in a query string, so it is POST only.
+        methods = ["POST"] if op in POST_ONLY else ["GET", "POST"]
+        bp.add_url_rule(f"/{rtype}/${op}", endpoint, view, methods=methods)
+        bp.add_url_rule(f"/{rtype}/<resource_id>/${op}", f"{endpoint}_instance", view, methods=methods)
 
     @bp.get("/metadata")
     def metadata() -> Response:
-        if request.args.get("mode") == "terminology":
-            ctx = TxContext(_endpoint_registry(), TxOptions(), "R5" if fhir_version == R5 else "R4")
-            return fhir_response(capabilities.terminology_capabilities(ctx, g.fhir_base))
-        return fhir_response(capabilities.capability_statement(g.fhir_base, fhir_version))
+        mode = request.args.get("mode")
+        return fhir_response(capabilities.metadata(_endpoint_registry(), g.fhir_base, fhir_version, mode))
 
     @bp.get("/$versions")
     def fhir_versions() -> Response:
@@ -134,6 +134,9 @@ def make_blueprint(name: str, prefix: str, fhir_version: str) -> Blueprint:
 
     def read_view(resource_type: str) -> Callable[[str], Response]:
         def view(resource_id: str) -> Response:
+            # A FHIR id has no `$`: this is a POST-only operation asked for by GET (`$batch-validate-code`).
+            if resource_id.startswith("$") and resource_id[1:] in POST_ONLY:
+                raise MethodNotAllowed(valid_methods=["POST"])
             return fhir_response(search.read(_endpoint_registry(), resource_type, resource_id))
 
         return view

@@ -294,3 +294,26 @@ def test_first_error__invalid__message_still_names_the_field(schemas: Schemas) -
         "context.patientId",
         "context.patientId: 'bad id!' does not match '^[A-Za-z0-9\\\\-.]{1,64}$'",
     )
+
+
+def test_load_schemas__a_document_that_is_no_json_schema_stops_loading(tmp_path: Path) -> None:
+    from jsonschema.exceptions import SchemaError
+
+    draft = "https://json-schema.org/draft/2020-12/schema"
+    for name, kind in (("good", "object"), ("bad", "nope")):
+        document = {"$schema": draft, "$id": f"https://x.invalid/{name}", "type": kind}
+        (tmp_path / f"{name}.schema.json").write_text(json.dumps(document))
+    with pytest.raises(SchemaError, match=r"bad\.schema\.json: not a valid JSON Schema"):
+        load_schemas(tmp_path)
+
+
+def test_rule_file_the_twin_refuses__reference_names_the_error(tmp_path: Path) -> None:
+    from plugin.cds_hooks.engine.load import read_rule_files
+    from plugin.cds_hooks.errors import RuleError
+
+    schema = load_schemas(SCHEMAS_DIR)
+    (tmp_path / "bad.json").write_text('{"rules": [{"id": 7}]}')
+    with pytest.raises(RuleError, match=r"bad\.json: "):
+        read_rule_files(
+            tmp_path, schema.validator("rule.schema.json").schema, schema.fast.get("rule.schema.json")
+        )

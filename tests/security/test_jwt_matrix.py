@@ -253,3 +253,29 @@ def test_jwt_optional_with_issuers__anonymous_served_bad_token_refused(
     assert call(server.url, "discovery", "not.a.jwt").status_code == 401
     aud = aud_for(server.url, "discovery")
     assert call(server.url, "discovery", signer.token(aud)).status_code == 200
+
+
+def test_audience_follows_each_request_host_and_path(secure_app_factory, serve, signer: Signer) -> None:
+    """The URL a token must name is worked out per request (and remembered per host and path): a
+    request with another Host header or to another service never inherits an earlier answer."""
+    server = serve(secure_app_factory())
+    service_aud = aud_for(server.url, "service")
+    for _ in range(2):  # the second time from the remembered answer
+        assert call(server.url, "service", signer.token(service_aud)).status_code == 200
+    other_host = requests.post(
+        f"{server.url}{ENDPOINTS['service'][1]}",
+        json=order_select_request(),
+        headers={"Authorization": f"Bearer {signer.token(service_aud)}", "Host": "elsewhere.example.org"},
+        timeout=10,
+    )
+    assert other_host.status_code == 401
+    elsewhere = "http://elsewhere.example.org" + ENDPOINTS["service"][1]
+    accepted = requests.post(
+        f"{server.url}{ENDPOINTS['service'][1]}",
+        json=order_select_request(),
+        headers={"Authorization": f"Bearer {signer.token(elsewhere)}", "Host": "elsewhere.example.org"},
+        timeout=10,
+    )
+    assert accepted.status_code == 200
+    # Another path: the service's token does not open the feedback endpoint.
+    assert call(server.url, "feedback", signer.token(service_aud)).status_code == 401

@@ -85,3 +85,53 @@ def test_ledger_that_cannot_answer__token_refused_503(tmp_path: Path) -> None:
     with pytest.raises(ReplayStoreError):
         app.extensions["store"].claim_jti("https://ehr", "x", int(time.time()) + 60)
     app.extensions["store"].close()
+
+
+def test_sqlite_claim__waits_out_another_writer_then_answers(tmp_path: Path) -> None:
+    # Another process's write-behind transaction holds the write lock for a while: the claim waits
+    # (retrying, not failing) and is answered once the lock is free; a replay is still refused.
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    store = Store(url)
+    expires = int(time.time()) + 60
+    assert store.claim_jti("https://ehr", "warm", expires) is True
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO jwt_replay (token_key, expires_at) VALUES ('held', 1)")
+    import threading
+
+    def release_later() -> None:
+        time.sleep(0.3)  # not threading.Timer: its timed wait never ends under libfaketime (date runs)
+        other.execute("COMMIT")
+
+    timer = threading.Thread(target=release_later)
+    started = time.monotonic()
+    timer.start()
+    try:
+        assert store.claim_jti("https://ehr", "late", expires) is True
+    finally:
+        timer.join()
+    assert time.monotonic() - started >= 0.25  # it did wait for the other writer
+    assert store.claim_jti("https://ehr", "late", expires) is False
+    conn = store.ledger._connection()
+    # Checkpoints are left to the write-behind connection (default 1,000 pages); see replay.py.
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] > 1000
+    other.close()
+    store.close()
+
+
+def test_sqlite_claim__lock_never_released__refused_after_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plugin.storage import replay
+
+    monkeypatch.setattr(replay, "_BUSY_LIMIT_SECONDS", 0.2)
+    store = Store(f"sqlite:///{tmp_path / 'l.db'}")
+    assert store.claim_jti("https://ehr", "warm", int(time.time()) + 60) is True
+    other = sqlite3.connect(tmp_path / "l.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(ReplayStoreError, match="locked"):
+        store.claim_jti("https://ehr", "stuck", int(time.time()) + 60)
+    other.execute("ROLLBACK")
+    assert store.claim_jti("https://ehr", "stuck", int(time.time()) + 60) is True
+    other.close()
+    store.close()

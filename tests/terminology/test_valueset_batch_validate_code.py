@@ -47,3 +47,12 @@ def test_batch__no_validations__is_400(tx) -> None:
         param("url", "http://example.org/fhir/ValueSet/all-shapes", "Uri"),
     )
     assert response.status_code == 400
+
+
+def test_batch__by_get__is_405_allowing_post(tx) -> None:
+    """FHIR invokes an operation by GET only when its parameters are primitive; `validation` is a resource."""
+    for path in (f"{R5}/ValueSet/$batch-validate-code", "/fhir/ValueSet/all-shapes/$batch-validate-code"):
+        response = tx.get(path, query_string={"url": "http://example.org/fhir/ValueSet/all-shapes"})
+        assert response.status_code == 405
+        assert response.get_json()["resourceType"] == "OperationOutcome"
+        assert "GET" not in response.headers["Allow"] and "POST" in response.headers["Allow"]

@@ -19,6 +19,7 @@ from plugin.cds_hooks.diagnoses import load_diagnoses
 from plugin.cds_hooks.engine.compile import compile_rule, valueset_codes
 from plugin.cds_hooks.engine.evaluate import RuleSet
 from plugin.cds_hooks.errors import RuleError
+from plugin.cds_hooks.fast_schema import IsValid
 from plugin.cds_hooks.tables import Tables
 from plugin.terminology.model.registry import Registry
 
@@ -29,8 +30,14 @@ DOCUMENTATION_SYSTEM = "https://fhir.cpt-plugin.org/CodeSystem/ecmo-documentatio
 NOTE_QUESTIONNAIRE = "https://fhir.cpt-plugin.org/Questionnaire/ecmo-cannulation-note"
 
 
-def read_rule_files(folder: Path, schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(file name, rule JSON) in file-name order, each file valid against the schema, ids unique."""
+def read_rule_files(
+    folder: Path, schema: dict[str, Any], is_valid: IsValid | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, rule JSON) in file-name order, each file valid against the schema, ids unique.
+
+    `is_valid` is the schema's compiled twin (plugin/cds_hooks/fast_schema.py): it answers "valid"
+    for the usual file at a fraction of the cost; the reference validator decides, and names the
+    error, for any file the twin does not accept."""
     validator = Draft202012Validator(schema)
     found: list[tuple[str, dict[str, Any]]] = []
     seen: set[str] = set()
@@ -39,7 +46,11 @@ def read_rule_files(folder: Path, schema: dict[str, Any]) -> list[tuple[str, dic
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise RuleError(f"{path}: cannot read JSON: {exc}") from exc
-        error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
+        error = (
+            None
+            if is_valid is not None and is_valid(data)
+            else next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
+        )
         if error is not None:
             location = "/".join(str(p) for p in error.absolute_path) or "(top level)"
             raise RuleError(f"{path}: {location}: {error.message}")
@@ -85,9 +96,10 @@ def load_rules(
     tables: Tables,
     registry: Registry,
     binders: Mapping[str, Binder],
+    is_valid: IsValid | None = None,
 ) -> RuleSet:
     """Every rule of the folder compiled against the binder registry it is given."""
     resolve_family(tables, registry)
-    raw_rules = read_rule_files(folder, schema)
+    raw_rules = read_rule_files(folder, schema, is_valid)
     ctx = _content_context(raw_rules, tables, registry)
     return RuleSet([compile_rule(raw, file, ctx, registry, binders) for file, raw in raw_rules], ctx)

@@ -256,6 +256,13 @@ def from_body(operation: str, body: bytes, query: Iterable[tuple[str, str]] = ()
         raise bad_request(f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object (a FHIR Parameters resource)")
+    return from_resource(operation, data, query)
+
+
+def from_resource(
+    operation: str, data: dict[str, Any], query: Iterable[tuple[str, str]] = ()
+) -> ParsedParameters:
+    """A `Parameters` resource already read from JSON (a body, or one nested in another's parameter)."""
     if data.get("resourceType") != "Parameters":
         found = data.get("resourceType")
         raise bad_request(

@@ -1,7 +1,12 @@
-"""One module per FHIR terminology operation; each exposes a pure function over FHIR dicts.
+"""One module per FHIR terminology operation, each in two parts:
 
-The functions take a `TxContext` (registry overlay + interpreted options) and the request's
-`ParsedParameters`, and return a FHIR resource dict or raise a `TxError` (plugin/terminology/errors.py).
+- a reader `(ctx, params, instance_id)` that takes the operation's arguments out of the request's
+  `ParsedParameters` (and the instance id), the signature `plugin/terminology/http.py` calls;
+- the operation itself, a pure function with explicit arguments (a context or registry, a code system view
+  or value set, codes, read parameters, a base URL: `lookup_code`, `validate_batch`, `search_resources`,
+  `metadata`, ...) that returns a FHIR resource dict or raises a `TxError` (plugin/terminology/errors.py),
+  and is tested without HTTP.
+
 HTTP concerns (routing, content negotiation, R4/R5 shapes) live in `plugin/terminology/http.py`.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.terminology.model.context import TxContext
+from plugin.terminology.model.registry import Registry
 from plugin.version import __version__
 
 TEST_VERSION = "1.9.3"
@@ -56,6 +56,7 @@ def _definition(resource: str, op: str) -> str:
 
 
 def capability_statement(base_url: str, fhir_version: str) -> dict[str, Any]:
+    """The CapabilityStatement of the endpoint at `base_url` speaking FHIR `fhir_version` (4.0.1, 5.0.0)."""
     resources = []
     for rtype in ("CodeSystem", "ValueSet", "ConceptMap", "Questionnaire"):
         entry: dict[str, Any] = {
@@ -125,9 +126,18 @@ def capability_statement(base_url: str, fhir_version: str) -> dict[str, Any]:
     }
 
 
-def terminology_capabilities(ctx: TxContext, base_url: str) -> dict[str, Any]:
+def metadata(registry: Registry, base_url: str, fhir_version: str, mode: str | None = None) -> dict[str, Any]:
+    """GET /metadata: the TerminologyCapabilities when `mode` is `terminology`, else the
+    CapabilityStatement (`full` and `normative` describe the same single server)."""
+    if mode == "terminology":
+        return terminology_capabilities(registry, base_url)
+    return capability_statement(base_url, fhir_version)
+
+
+def terminology_capabilities(registry: Registry, base_url: str) -> dict[str, Any]:
+    """The code systems (and their versions) `registry` holds, and what $expand and the others support."""
     systems: dict[str, set[str]] = {}
-    for resource in ctx.registry.resources("CodeSystem"):
+    for resource in registry.resources("CodeSystem"):
         if resource.get("content") == "supplement" or not resource.get("url"):
             continue
         versions = systems.setdefault(resource["url"], set())

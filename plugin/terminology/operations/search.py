@@ -8,6 +8,7 @@ Output: a searchset Bundle with total and self/next/previous links.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,9 +40,20 @@ def _int(name: str, raw: str | None, default: int) -> int:
     return value
 
 
-def search(
-    registry: Registry, resource_type: str, query: list[tuple[str, str]], base_url: str
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SearchQuery:
+    """One search request, read: the criteria by parameter name (with any modifier), the page asked for,
+    and the query as given (the Bundle's links repeat it)."""
+
+    criteria: dict[str, list[str]]
+    count: int = DEFAULT_COUNT
+    offset: int = 0
+    summary_count: bool = False
+    given: tuple[tuple[str, str], ...] = ()
+
+
+def read_query(resource_type: str, query: list[tuple[str, str]]) -> SearchQuery:
+    """Check and read a search query string's pairs; unknown parameters and modifiers are 400s."""
     criteria: dict[str, list[str]] = {}
     for name, value in query:
         field, _, modifier = name.partition(":")
@@ -53,15 +65,35 @@ def search(
         if modifier and modifier not in ("exact", "contains"):
             raise bad_request(f"Unsupported search modifier ':{modifier}' on '{field}'")
         criteria.setdefault(name, []).append(value)
-    count = min(_int("_count", (criteria.get("_count") or [None])[-1], DEFAULT_COUNT), MAX_COUNT)
-    offset = _int("_offset", (criteria.get("_offset") or [None])[-1], 0)
-    matches = [r for r in registry.resources(resource_type) if r.get("id") and _matches(r, criteria)]
+    return SearchQuery(
+        criteria=criteria,
+        count=min(_int("_count", (criteria.get("_count") or [None])[-1], DEFAULT_COUNT), MAX_COUNT),
+        offset=_int("_offset", (criteria.get("_offset") or [None])[-1], 0),
+        summary_count=criteria.get("_summary") == ["count"],
+        given=tuple(query),
+    )
+
+
+def search(
+    registry: Registry, resource_type: str, query: list[tuple[str, str]], base_url: str
+) -> dict[str, Any]:
+    """The handler's entry: read the query string's pairs, then `search_resources`."""
+    return search_resources(registry, resource_type, read_query(resource_type, query), base_url)
+
+
+def search_resources(
+    registry: Registry, resource_type: str, query: SearchQuery, base_url: str
+) -> dict[str, Any]:
+    """The searchset Bundle of `resource_type` resources in `registry` that match `query`, one page of
+    them, with total and self/next/previous links under `base_url`."""
+    count, offset = query.count, query.offset
+    matches = [r for r in registry.resources(resource_type) if r.get("id") and _matches(r, query.criteria)]
     matches.sort(key=lambda r: (r.get("url") or "", r.get("version") or "", r.get("id") or ""))
     page = matches[offset : offset + count]
-    summary_count = criteria.get("_summary") == ["count"]
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": len(matches)}
-    plain = [(k, v) for k, v in query if k not in ("_offset",)]
-    links = [{"relation": "self", "url": _link(base_url, resource_type, query)}]
+    given = list(query.given)
+    plain = [(k, v) for k, v in given if k not in ("_offset",)]
+    links = [{"relation": "self", "url": _link(base_url, resource_type, given)}]
     if offset + count < len(matches) and count > 0:
         links.append(
             {
@@ -77,7 +109,7 @@ def search(
             }
         )
     bundle["link"] = links
-    if not summary_count and page:
+    if not query.summary_count and page:
         bundle["entry"] = [
             {
                 "fullUrl": f"{base_url}/{resource_type}/{r.get('id')}",
