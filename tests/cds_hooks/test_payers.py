@@ -194,3 +194,13 @@ def test_blue_child__hmsa_described_as_the_research_read_it(call) -> None:
     [card] = cards_of(call(ORDER_SIGN, body), topic="payer-policy")
     assert "has separate criteria for neonates and also covers children" in card["detail"]
     assert "separate neonatal and pediatric criteria" not in card["detail"]
+
+
+def test_medicare_card__assistant_sentence_names_each_ordered_code_with_indicator_0(call) -> None:
+    # PFS CY2023: 33951 and 33953 have assistant indicator 0 like 33952; 33946 has 1 (never paid).
+    orders = [service_request("sr-1", "33953"), service_request("sr-2", "33946")]
+    [card] = cards_of(call(ORDER_SIGN, order_sign(orders, payer="Medicare")), topic="payer-policy")
+    assert "An assistant at surgery for 33953 (PFS assistant-at-surgery indicator 0)" in card["detail"]
+    only_xxx = [service_request("sr-1", "33946"), service_request("sr-2", "33948")]
+    [card] = cards_of(call(ORDER_SIGN, order_sign(only_xxx, payer="Medicare")), topic="payer-policy")
+    assert "An assistant at surgery for" not in card["detail"]

@@ -142,7 +142,14 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     binding["orders"] = {"codes": codes, "labels": [o.label for o in orders]}
     binding["urgency"] = urgency
     binding["pa"] = {"label": table.pa_label, "advice": table.advice[urgency]}
-    binding["indicators"] = {"table": _indicator_table(codes, table, ctx)}
+    # The ordered codes whose PFS assistant-at-surgery indicator is 0 (paid only with documentation of
+    # medical necessity): the assistant sentence names these and no others.
+    pfs_codes = ctx.tables.files.get("medicare-pfs-indicators", {}).get("codes", {})
+    documented = [c for c in codes if pfs_codes.get(c, {}).get("assistant") == "0"]
+    binding["indicators"] = {
+        "table": _indicator_table(codes, table, ctx),
+        "assistant_documentation_text": ", ".join(documented) or None,
+    }
     binding["age"] = _patient_age(facts, orders)
     found.append(binding)
     return found
@@ -184,7 +191,7 @@ COVERAGE = Binder(
             ("orders", ["codes", "labels"]),
             ("urgency", []),
             ("pa", ["label", "advice"]),
-            ("indicators", ["table"]),
+            ("indicators", ["table", "assistant_documentation_text"]),
             ("age", ["known", "low", "high", "text"]),
         ]
     ),
