@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin.content.releases.common import ReleaseError, Table
+from plugin.content.releases.hcpcs import hcpcs_table, level_two_codes
 from plugin.content.releases.pfs import code_facts
 from plugin.content.releases.ranges import apply_ranges
 
@@ -27,6 +28,7 @@ FILE_NAMES = {
     "ncci-ptp-outpatient-hospital": "ncci-ptp-outpatient-hospital.json",
     "ncci-mue": "ncci-mue.json",
     "ncci-add-on-codes": "ncci-aoc.json",
+    "hcpcs-level-ii": "hcpcs-level-ii.json",
 }
 
 
@@ -90,7 +92,17 @@ def _source(table: Table, label: str, source_id: str) -> dict[str, Any]:
     }
 
 
-def build(tables: list[Table], family: list[str], notes: dict[str, Any] | None = None) -> Built:
+def build(
+    tables: list[Table],
+    family: list[str],
+    notes: dict[str, Any] | None = None,
+    *,
+    modifiers: list[str] | None = None,
+    current: dict[str, dict[str, Any]] | None = None,
+) -> Built:
+    """The fact tables of the releases given. `modifiers` are the HCPCS Level II modifiers the product
+    publishes (the HCPCS CodeSystem fragment); `current` the tables in place, whose Level II codes the
+    HCPCS table keeps alongside those of the tables built now."""
     notes = notes or annotations()
     merged = _merge(tables)
     built = Built()
@@ -111,7 +123,26 @@ def build(tables: list[Table], family: list[str], notes: dict[str, Any] | None =
         built.tables["ncci-mue"] = _mue(mue, wanted, notes, built)
     if ("ncci-aoc", "") in merged:
         built.tables["ncci-add-on-codes"] = _aoc(merged[("ncci-aoc", "")], wanted, notes)
+    if ("hcpcs", "") in merged:
+        others = {k: v for k, v in (current or {}).items() if k != "hcpcs-level-ii"}
+        codes = level_two_codes({**others, **built.tables})
+        built.tables["hcpcs-level-ii"] = hcpcs_table(
+            merged[("hcpcs", "")], set(modifiers or []), codes, notes["sourceIds"]["hcpcs-level-ii"],
+            built.warnings,
+        )  # fmt: skip
+        _check_bypass(built.tables["hcpcs-level-ii"], notes, built)
     return built
+
+
+def _check_bypass(hcpcs: dict[str, Any], notes: dict[str, Any], built: Built) -> None:
+    """The Level II bypass modifiers the PTP rows name (XE/XS/XP/XU) must be active in the release."""
+    for code in notes["ptpBypass"]["other"]:
+        if code.isdigit():
+            continue  # a CPT modifier (59), not in the HCPCS file
+        entry = hcpcs["modifiers"].get(code)
+        if entry is None or entry["status"] != "active":
+            state = "not listed" if entry is None else entry["status"]
+            built.warnings.append(f"bypass modifier {code} is {state} in {hcpcs['release']['stamp']}")
 
 
 def _pfs(table: Table, wanted: set[str], notes: dict[str, Any], built: Built) -> dict[str, Any]:
