@@ -16,6 +16,7 @@ from plugin.config import PROJECT_ROOT
 DEFAULT_FACTS = PROJECT_ROOT / "cds_hooks" / "facts"
 DEFAULT_FAMILY = PROJECT_ROOT / "fhir_bundles" / "valuesets" / "ecmo-ecls-family.json"
 DEFAULT_FRAGMENT = PROJECT_ROOT / "fhir_bundles" / "codesystems" / "cpt-ecmo-fragment.json"
+DEFAULT_HCPCS_FRAGMENT = PROJECT_ROOT / "fhir_bundles" / "codesystems" / "hcpcs-modifiers-fragment.json"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,9 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Reads each RELEASE file (or the .csv/.txt files of a RELEASE folder), recognised by its "
             "header: CMS PFS Relative Value File (PPRRVU CSV), NCCI PTP edits (ccipra/ccioph text), NCCI "
-            "MUE tables (CSV), NCCI add-on code edits (tab-delimited text). Writes the tables for the "
-            "ECMO/ECLS family atomically: a wrong or truncated file stops the build with file and line, "
-            "and nothing is written."
+            "MUE tables (CSV), NCCI add-on code edits (tab-delimited text), the CMS HCPCS Level II file "
+            "(fixed-width HCPCyyyy_..._ANWEB text). Writes the tables for the ECMO/ECLS family and the "
+            "HCPCS modifiers the product uses atomically: a wrong or truncated file stops the build with "
+            "file and line, and nothing is written."
         ),
     )
     build.add_argument("releases", nargs="+", type=Path, metavar="RELEASE", help="release files or folders")
@@ -44,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=DEFAULT_FRAGMENT,
         help="the CPT CodeSystem whose global-days and add-on properties follow the release",
+    )
+    build.add_argument(
+        "--hcpcs-fragment",
+        type=Path,
+        default=DEFAULT_HCPCS_FRAGMENT,
+        help="the HCPCS Level II CodeSystem whose modifiers are looked up and whose status and dates follow "
+        "the HCPCS release",
     )
     build.add_argument("--diff", action="store_true", help="print and write what changed (Markdown and JSON)")
     build.add_argument(
@@ -64,25 +73,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from plugin.content.releases import ReleaseError, copies_of, read_release, release_files
-    from plugin.content.releases.build import FILE_NAMES, build, family_codes, render, write, write_json
+    from plugin.content.releases.build import FILE_NAMES, build, family_codes
     from plugin.content.releases.diff import current_tables, diff, markdown
-    from plugin.content.releases.fhir_updates import read_fragment, update_fragment
+    from plugin.content.releases.fhir_updates import (
+        HCPCS,
+        fragment_codes,
+        read_fragment,
+        update_fragment,
+        update_hcpcs_fragment,
+    )
+    from plugin.content.releases.writing import render, write, write_json
 
+    old = current_tables(args.facts)
     try:
         tables = [read_release(path) for path in release_files(args.releases)]
         if not tables:
             raise ReleaseError(", ".join(map(str, args.releases)), None, "no release files found")
-        built = build(tables, family_codes(args.family), copies=copies_of(args.releases))
-        fragment, fhir_changes = update_fragment(read_fragment(args.cpt_fragment), built.tables)
+        hcpcs = read_fragment(args.hcpcs_fragment, HCPCS, "HCPCS Level II")
+        built = build(
+            tables,
+            family_codes(args.family),
+            copies=copies_of(args.releases),
+            modifiers=fragment_codes(hcpcs),
+            current=old,
+        )
+        fragments = {
+            args.cpt_fragment: update_fragment(read_fragment(args.cpt_fragment), built.tables),
+            args.hcpcs_fragment: update_hcpcs_fragment(hcpcs, built.tables),
+        }
     except ReleaseError as exc:
         print(f"cpt-plugin content build: {exc}; nothing written", file=sys.stderr)
         return 1
     for warning in built.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    old = current_tables(args.facts)
     if args.diff:
         report = diff(old, built.tables)
-        report["fhir"] = {str(args.cpt_fragment.name): fhir_changes}
+        report["fhir"] = {str(path.name): changes for path, (_, changes) in fragments.items()}
         text = markdown(report)
         print(text, end="")
         args.report_dir.mkdir(parents=True, exist_ok=True)
@@ -98,16 +124,16 @@ def run_build(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         for table_id in stale:
             print(f"{args.facts / FILE_NAMES[table_id]}: differs from the build of the releases given")
-        for change in fhir_changes:
-            print(
-                f"{args.cpt_fragment}: {change['code']} {change['property']} would change to {change['to']}"
-            )
-        return 1 if stale or fhir_changes else 0
+        for path, (_, changes) in fragments.items():
+            for change in changes:
+                print(f"{path}: {change['code']} {change['property']} would change to {change['to']}")
+        return 1 if stale or any(changes for _, changes in fragments.values()) else 0
     for path in write(args.facts, built):
         print(f"wrote {path}")
-    if fhir_changes:
-        write_json(args.cpt_fragment, fragment)
-        print(f"wrote {args.cpt_fragment} ({len(fhir_changes)} properties changed)")
+    for path, (fragment, changes) in fragments.items():
+        if changes:
+            write_json(path, fragment)
+            print(f"wrote {path} ({len(changes)} properties changed)")
     return 0
 
 

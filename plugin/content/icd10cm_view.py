@@ -5,6 +5,12 @@ code up front: for ~98,000 ICD-10-CM concepts that is seconds of start-up and ~1
 This view keeps only a code -> concept-dict map and a child -> parent map (built in one walk of the
 resource), makes a `Concept` the first time a code is used, and builds the word index for
 `$expand?filter=` straight from the displays. Operations see the same `CodeSystemView` interface.
+
+The concepts are numbered in tree order (depth first, as the tabular lists them), so a code's
+descendants are the numbers from its own up to the end of its subtree: `descendants` is a slice,
+and an is-a filter with a text filter (`text_in_subtree`) is a bisect of the word matches, without
+a walk of the subtree. Matches come back as a lazy sequence, so an expansion with `count` makes a
+`Concept` only for the codes of its page.
 It is used for the resources `plugin.content.icd10cm` loads (marked by their URL and `count`), and
 only without supplements (the generic view handles those).
 """
@@ -12,8 +18,10 @@ only without supplements (the generic view handles those).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
-from typing import Any
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from plugin.content.icd10cm import is_loaded, no_gc
 from plugin.terminology.model.codesystem import VIEW_FACTORIES, CodeSystemView, Concept
@@ -64,6 +72,45 @@ class _LazyList:
         return len(self._codes)
 
 
+class _Selection(Sequence[Concept]):
+    """Some concepts of a `_LazyList`, by ordinal: a `Concept` is made only when read."""
+
+    def __init__(self, concepts: _LazyList, ordinals: Sequence[int]) -> None:
+        self._concepts, self._ordinals = concepts, ordinals
+
+    def __len__(self) -> int:
+        return len(self._ordinals)
+
+    @overload
+    def __getitem__(self, index: int) -> Concept: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Concept]: ...
+    def __getitem__(self, index: int | slice) -> Concept | list[Concept]:
+        if isinstance(index, slice):
+            return [self._concepts[i] for i in self._ordinals[index]]
+        return self._concepts[self._ordinals[index]]
+
+
+class _CompactIndex(TextIndex[Concept]):
+    """The word index over the tabular's displays; `matching` is lazy (see `_Selection`)."""
+
+    concepts: _LazyList  # type: ignore[assignment]
+
+    def matching(self, text: str) -> Sequence[Concept]:  # type: ignore[override]
+        return _Selection(self.concepts, self.search_ordinals(text))
+
+    def search_ordinals(self, text: str) -> list[int]:
+        # One filter word that is one whole word of the vocabulary and no code: its posting list,
+        # already in order (the common case, e.g. "fracture"), without a set of every match.
+        wanted = words(text)
+        if len(wanted) == 1 and (text or "").strip() not in self.ordinal:
+            start = bisect_left(self.vocabulary, wanted[0])
+            after = self.vocabulary[start + 1] if start + 1 < len(self.vocabulary) else ""
+            if self.vocabulary[start : start + 1] == wanted and not after.startswith(wanted[0]):
+                return self.postings[wanted[0]]
+        return super().search_ordinals(text)
+
+
 class CompactView(CodeSystemView):
     def __init__(self, resource: dict[str, Any]) -> None:  # noqa: D107 - see the module docstring
         # The attributes CodeSystemView.__init__ sets, without building every concept.
@@ -78,28 +125,35 @@ class CompactView(CodeSystemView):
         raw: dict[str, dict[str, Any]] = {}
         parent: dict[str, str] = {}
         used: set[str] = set()
-        # The loader shares one property list among all concepts of a kind: each list is read once.
-        lists_seen: set[int] = set()
+        # True while every code is listed once, or right inside a block of its own name (the tabular's
+        # section "B10" holding only category B10): then the codes in order number the tree, each
+        # subtree one run of ordinals (see `_subtree`).
+        self._tree_order = True
         stack: list[tuple[dict[str, Any], str | None]] = [(c, None) for c in reversed(resource["concept"])]
         with no_gc():
             while stack:  # depth first, in the resource's order
                 item, above = stack.pop()
                 code = item["code"]
-                raw[code] = item
-                if above is not None:
-                    parent[code] = above
-                props = item.get("property")
-                if props and id(props) not in lists_seen:
-                    lists_seen.add(id(props))
-                    used.update(prop["code"] for prop in props)
-                children = item.get("concept")
-                if children:
-                    stack.extend((child, code) for child in reversed(children))
+                if code in raw and above == code:
+                    # The category inside its namesake block: one concept (the category's, as the
+                    # last listed wins), in the block's place under the block's parent.
+                    raw[code] = item
+                else:
+                    if code in raw:
+                        self._tree_order = False  # one code in two places: no numbered tree
+                    raw[code] = item
+                    if above is not None:
+                        parent[code] = above
+                for prop in item.get("property") or ():
+                    used.add(prop["code"])
+                stack.extend((child, code) for child in reversed(item.get("concept") or ()))
         self.concepts = _LazyConcepts(self, raw, parent)  # type: ignore[assignment]
         self.roots = [c["code"] for c in resource["concept"]]
         self._folded = None
         self._text_index = None
         self._used_properties = used
+        self._parent = parent
+        self._ends: array[int] | None = None  # per ordinal: the ordinal after its subtree
 
     def locate(self, code: str | None) -> Concept | None:
         if not code:
@@ -119,14 +173,59 @@ class CompactView(CodeSystemView):
                 for ordinal, code in enumerate(codes):
                     for word in set(words(raw[code].get("display") or "")):
                         postings.setdefault(word, []).append(ordinal)
-            index = TextIndex.__new__(TextIndex)
-            index.concepts = _LazyList(self.concepts, codes)  # type: ignore[assignment]
+            index = _CompactIndex.__new__(_CompactIndex)
+            index.concepts = _LazyList(self.concepts, codes)
             index.codes = codes
             index.ordinal = {code: i for i, code in enumerate(codes)}
             index.postings = postings
             index.vocabulary = sorted(postings)
             self._text_index = index
         return self._text_index
+
+    # -- the tree by ordinal -----------------------------------------------------------------------
+    def _subtree(self, code: str) -> tuple[int, int] | None:
+        """The ordinals of `code` and its descendants, [own, end); None when the codes do not number
+        the tree."""
+        if not self._tree_order:
+            return None
+        index = self.text_index()
+        if self._ends is None:
+            ordinal, parent = index.ordinal, self._parent
+            sizes = array("l", [1]) * len(index.codes)
+            for i in range(len(index.codes) - 1, -1, -1):  # children come after their parent
+                above = parent.get(index.codes[i])
+                if above is not None:
+                    sizes[ordinal[above]] += sizes[i]
+            self._ends = array("l", (i + size for i, size in enumerate(sizes)))
+        own = index.ordinal[code]
+        return own, self._ends[own]
+
+    def descendants(self, code: str) -> list[str]:
+        span = self._subtree(code) if code in self.concepts else None
+        if span is None:
+            return super().descendants(code)
+        return self.text_index().codes[span[0] + 1 : span[1]]
+
+    def ancestors(self, code: str) -> set[str]:
+        out: set[str] = set()
+        above = self._parent.get(code)
+        while above is not None and above not in out:
+            out.add(above)
+            above = self._parent.get(above)
+        return out
+
+    def text_in_subtree(self, code: str, include_self: bool, text: str) -> Sequence[Concept] | None:
+        """The concepts of `code`'s subtree (with `code` itself when `include_self`) that the text
+        filter finds, in code system order: the word matches between the subtree's first and last
+        ordinal. None when the codes do not number the tree (the caller walks the subtree)."""
+        span = self._subtree(code)
+        if span is None:
+            return None
+        own, end = span
+        index = self.text_index()
+        found = index.search_ordinals(text)
+        first = bisect_left(found, own if include_self else own + 1)
+        return _Selection(index.concepts, found[first : bisect_left(found, end, first)])
 
 
 # One view per loaded tabular: the tabular itself is read once per process (icd10cm.cached_tabular), and

@@ -112,3 +112,32 @@ def test_write__refuses_a_document_that_breaks_the_schema(tmp_path: Path) -> Non
         report.write(results, tmp_path / "r.json")
     assert "fast" in str(err.value)
     assert not (tmp_path / "r.json").exists()
+
+
+def test_targets__icd10cm_rows_and_worker_pss() -> None:
+    results = minimal_results()
+    results["endpoints"].append(_run("validate-code-icd10cm", 760.0))
+    results["scaling"]["runs"] += [
+        _run("expand-icd10cm-filter", 400.0, p50=2.1),
+        _run("expand-icd10cm-isa-filter", 300.0, p50=12.0),
+    ]
+    verdicts = {t["name"]: t for t in report.evaluate_targets(results)}
+    assert verdicts["validate-code-icd10cm throughput / floor"]["met"] is True  # 0.76
+    whole = "$expand ICD-10-CM code system, text filter, p50 one request at a time (ms)"
+    isa = "$expand ICD-10-CM is-a value set, text filter, p50 one request at a time (ms)"
+    assert (verdicts[whole]["met"], verdicts[isa]["met"]) == (True, False)
+    pss = "PSS at rest per worker, bundled content with ICD-10-CM (MB)"
+    # Not known to have served ICD-10-CM: not measured, not a pass.
+    assert verdicts[pss]["met"] is None and verdicts[pss]["value"] is None
+    results["memory"]["at_rest_bundled"]["icd10cm_served"] = True
+    verdicts = {t["name"]: t for t in report.evaluate_targets(results)}
+    assert verdicts[pss]["value"] == 30.0 and verdicts[pss]["met"] is True
+
+
+def test_icd10cm_endpoints__ask_the_served_code_system() -> None:
+    from tools.bench import scenarios
+
+    names = {e.name: e for e in [*scenarios.main_endpoints(), *scenarios.icd10cm_endpoints()]}
+    assert "validate-code-icd10cm" in names and names["validate-code-icd10cm"].method == "GET"
+    assert "isa%2F19" in names["expand-icd10cm-isa-filter"].path
+    assert "filter=fracture" in names["expand-icd10cm-filter"].path

@@ -61,4 +61,5 @@ def endpoints_by_name(family_valueset: str) -> dict[str, Endpoint]:
     for size in (1_000, 10_000, 100_000):
         found.update({e.name: e for e in scenarios.scaling_endpoints(size, content.probe_code(size))})
     found.update({e.name: e for e in scenarios.hook_scaling_endpoints([1, 10, 100, 500])})
+    found.update({e.name: e for e in scenarios.icd10cm_endpoints()})
     return found

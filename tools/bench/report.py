@@ -135,7 +135,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets; `met` is None when the number could not be measured."""
     runs = results["endpoints"]
     targets = []
-    for name in ("order-sign", "validate-code", "lookup"):
+    for name in ("order-sign", "validate-code", "validate-code-icd10cm", "lookup"):
         run = _run(runs, name)
         ratio = run.get("ratio_to_floor") if run else None
         targets.append(
@@ -190,6 +190,19 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             None if p50 is None else p50 < 25,
         )
     )
+    for name, label in (
+        (
+            "expand-icd10cm-filter",
+            "$expand ICD-10-CM code system, text filter, p50 one request at a time (ms)",
+        ),
+        (
+            "expand-icd10cm-isa-filter",
+            "$expand ICD-10-CM is-a value set, text filter, p50 one request at a time (ms)",
+        ),
+    ):
+        run = _run(scaling, name)
+        p50 = run["p50_ms"] if run else None
+        targets.append(_target(label, "< 10", p50, None if p50 is None else p50 < 10))
     startup = results["startup"].get("bundled_median_s")
     targets.append(
         _target(
@@ -204,6 +217,18 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "< 250",
             worker_rss,
             None if worker_rss is None else worker_rss < 250,
+        )
+    )
+    # Proportional set size: a worker's own pages plus its share of those it shares with the master
+    # and the other workers (the ICD-10-CM index is built before the fork).
+    worker_pss = max((w["pss_mb"] for w in rest.get("workers", [])), default=None)
+    worker_pss = worker_pss if rest.get("icd10cm_served") else None
+    targets.append(
+        _target(
+            "PSS at rest per worker, bundled content with ICD-10-CM (MB)",
+            "< 150",
+            worker_pss,
+            None if worker_pss is None else worker_pss < 150,
         )
     )
     return targets

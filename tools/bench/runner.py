@@ -87,6 +87,9 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
                 times.append(round(server.startup_s, 3))
                 if i == 0:
                     results["memory"]["at_rest_bundled"] = at_rest(server, settings.workers)
+                    results["memory"]["at_rest_bundled"]["icd10cm_served"] = serves(
+                        server, scenarios.icd10cm_probe()
+                    )
         results["startup"]["bundled_runs_s"] = times
         results["startup"]["bundled_median_s"] = statistics.median(times) if times else None
 
@@ -135,6 +138,11 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
                                 server, endpoint, settings, duration=settings.scaling_duration, connections=1
                             )
                         )
+                on_step("ICD-10-CM $expand with a text filter (1 connection)")
+                for endpoint in scenarios.icd10cm_endpoints():
+                    results["scaling"]["runs"].append(
+                        measure(server, endpoint, settings, duration=settings.scaling_duration, connections=1)
+                    )
                 results["memory"]["after_load_bench"] = server.memory()
 
             on_step("JWT floor, and order-sign with JWT required paired with it")
@@ -167,6 +175,12 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
     results["machine"]["loadavg_at_end"] = procs.loadavg()
     results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return results
+
+
+def serves(server: procs.Server, endpoint: Endpoint) -> bool:
+    """The server answers the endpoint as its check expects (asked after the memory is read)."""
+    status, body = procs.request(server.port, endpoint.method, endpoint.path, endpoint.body, endpoint.headers)
+    return status == 200 and (endpoint.check is None or endpoint.check(status, body) is None)
 
 
 def jwt_rows(

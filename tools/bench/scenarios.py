@@ -21,6 +21,11 @@ CPT = payloads.CPT
 FAMILY_VALUESET = "https://fhir.cpt-plugin.org/ValueSet/ecmo-ecls-family"
 FILTER_WORD = "femoral"
 FILTER_COUNT = 20
+# ICD-10-CM, as the product serves it by default (the CDC tabular the simple-icd-10-cm package ships).
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10CM_CODE = "J96.01"  # acute respiratory failure with hypoxia, an ECMO indication
+ICD10CM_WORD = "fracture"  # one of the tabular's commonest words: ~20,000 of its 98,500 concepts
+ICD10CM_ISA = ("19", "femur fracture")  # chapter 19 (injuries, ~54,000 concepts), ~2,900 matches
 JSON = {"Content-Type": "application/json"}
 
 Check = Callable[[int, bytes], str | None]
@@ -137,6 +142,16 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
             note="ValueSet/$validate-code, family value set",
         ),
         Endpoint(
+            "validate-code-icd10cm",
+            "GET",
+            _get(
+                "/fhir/ValueSet/$validate-code",
+                {"url": f"{ICD10CM}?fhir_vs", "system": ICD10CM, "code": ICD10CM_CODE},
+            ),
+            check=expect_parameters("result", True),
+            note=f"ValueSet/$validate-code of ICD-10-CM {ICD10CM_CODE}, the whole code system's value set",
+        ),
+        Endpoint(
             "lookup",
             "GET",
             _get("/fhir/CodeSystem/$lookup", {"system": CPT, "code": "33952"}),
@@ -161,6 +176,43 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
             note=f"$expand filter={FILTER_WORD!r} count={FILTER_COUNT} over {filter_size:,} concepts",
         ),
     ]
+
+
+def icd10cm_endpoints() -> list[Endpoint]:
+    """$expand with a text filter over ICD-10-CM: the whole code system, and an is-a value set."""
+    code, words = ICD10CM_ISA
+    return [
+        Endpoint(
+            "expand-icd10cm-filter",
+            "GET",
+            _get(
+                "/fhir/ValueSet/$expand",
+                {"url": f"{ICD10CM}?fhir_vs", "filter": ICD10CM_WORD, "count": FILTER_COUNT},
+            ),
+            check=expect_expansion(FILTER_COUNT),
+            note=f"$expand of ICD-10-CM (98,500 concepts) filter={ICD10CM_WORD!r} count={FILTER_COUNT}",
+        ),
+        Endpoint(
+            "expand-icd10cm-isa-filter",
+            "GET",
+            _get(
+                "/fhir/ValueSet/$expand",
+                {"url": f"{ICD10CM}?fhir_vs=isa/{code}", "filter": words, "count": FILTER_COUNT},
+            ),
+            check=expect_expansion(FILTER_COUNT),
+            note=f"$expand of ICD-10-CM is-a {code} filter={words!r} count={FILTER_COUNT}",
+        ),
+    ]
+
+
+def icd10cm_probe() -> Endpoint:
+    """Whether a server serves ICD-10-CM (the memory rows say so)."""
+    return Endpoint(
+        "lookup-icd10cm",
+        "GET",
+        _get("/fhir/CodeSystem/$lookup", {"system": ICD10CM, "code": ICD10CM_CODE}),
+        check=expect_parameters("display"),
+    )
 
 
 def jwt_endpoint(tokens: list[str]) -> Endpoint:

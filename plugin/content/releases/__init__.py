@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from plugin.content.releases.common import ReleaseError, Table, read_lines
+from plugin.content.releases.hcpcs import is_hcpcs, read_hcpcs
 from plugin.content.releases.ncci import is_aoc, is_mue, is_ptp, read_aoc, read_mue, read_ptp
 from plugin.content.releases.pfs import is_pprrvu, read_pprrvu
 
@@ -57,6 +58,10 @@ def read_release(path: Path) -> Table:
         return read_mue(path)
     if is_aoc(head):
         return read_aoc(path)
+    if is_hcpcs(head):
+        return read_hcpcs(path)
     raise ReleaseError(
-        path, None, "not a recognised release layout (PPRRVU CSV, NCCI PTP, MUE or add-on code file)"
+        path,
+        None,
+        "not a recognised release layout (PPRRVU CSV, NCCI PTP, MUE, add-on code or HCPCS Level II file)",
     )

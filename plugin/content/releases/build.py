@@ -9,8 +9,6 @@ New fields: `release` (stamp, effective date, file, publisher URL) on every tabl
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin.content.releases.common import ReleaseError, Table
+from plugin.content.releases.hcpcs import hcpcs_table, level_two_codes
 from plugin.content.releases.pfs import code_facts
 from plugin.content.releases.ranges import apply_ranges
 
@@ -27,6 +26,7 @@ FILE_NAMES = {
     "ncci-ptp-outpatient-hospital": "ncci-ptp-outpatient-hospital.json",
     "ncci-mue": "ncci-mue.json",
     "ncci-add-on-codes": "ncci-aoc.json",
+    "hcpcs-level-ii": "hcpcs-level-ii.json",
 }
 
 
@@ -100,9 +100,15 @@ def build(
     family: list[str],
     notes: dict[str, Any] | None = None,
     copies: dict[str, str] | None = None,
+    *,
+    modifiers: list[str] | None = None,
+    current: dict[str, dict[str, Any]] | None = None,
 ) -> Built:
-    """The fact tables of these releases. `copies` maps a release file name to the copy its rows were
-    read on, for a file not taken from the publisher (provenance.json of the releases folder)."""
+    """The fact tables of the releases given. `copies` maps a release file name to the copy its rows
+    were read on, for a file not taken from the publisher (provenance.json of the releases folder).
+    `modifiers` are the HCPCS Level II modifiers the product publishes (the HCPCS CodeSystem fragment);
+    `current` the tables in place, whose Level II codes the HCPCS table keeps alongside those of the
+    tables built now."""
     notes = notes or annotations()
     notes = {**notes, "_copies": copies or {}}  # carried to _source with the other notes
     merged = _merge(tables)
@@ -124,7 +130,26 @@ def build(
         built.tables["ncci-mue"] = _mue(mue, wanted, notes, built)
     if ("ncci-aoc", "") in merged:
         built.tables["ncci-add-on-codes"] = _aoc(merged[("ncci-aoc", "")], wanted, notes)
+    if ("hcpcs", "") in merged:
+        others = {k: v for k, v in (current or {}).items() if k != "hcpcs-level-ii"}
+        codes = level_two_codes({**others, **built.tables})
+        built.tables["hcpcs-level-ii"] = hcpcs_table(
+            merged[("hcpcs", "")], set(modifiers or []), codes, notes["sourceIds"]["hcpcs-level-ii"],
+            built.warnings,
+        )  # fmt: skip
+        _check_bypass(built.tables["hcpcs-level-ii"], notes, built)
     return built
+
+
+def _check_bypass(hcpcs: dict[str, Any], notes: dict[str, Any], built: Built) -> None:
+    """The Level II bypass modifiers the PTP rows name (XE/XS/XP/XU) must be active in the release."""
+    for code in notes["ptpBypass"]["other"]:
+        if code.isdigit():
+            continue  # a CPT modifier (59), not in the HCPCS file
+        entry = hcpcs["modifiers"].get(code)
+        if entry is None or entry["status"] != "active":
+            state = "not listed" if entry is None else entry["status"]
+            built.warnings.append(f"bypass modifier {code} is {state} in {hcpcs['release']['stamp']}")
 
 
 def _pfs(table: Table, wanted: set[str], notes: dict[str, Any], built: Built) -> dict[str, Any]:
@@ -338,53 +363,3 @@ def _aoc(table: Table, wanted: set[str], notes: dict[str, Any]) -> dict[str, Any
         "caveat": "Add-on code edits change every quarter; these are the edits of the release named.",
         "rows": rows,
     }
-
-
-def render(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """One JSON file, atomically, in the form the repository keeps (2-space indent, UTF-8)."""
-    handle, temp = tempfile.mkstemp(prefix=".building-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(render(data))
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def write(folder: Path, built: Built) -> list[Path]:
-    """Write every built table atomically (temp file + rename), then remove an older file that held
-    the same table id under another name, so the folder never has two tables with one id."""
-    by_id: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.json")):
-        try:
-            table_id = json.loads(path.read_text(encoding="utf-8")).get("id")
-        except (OSError, json.JSONDecodeError, AttributeError):
-            continue
-        if isinstance(table_id, str):
-            by_id[table_id] = path
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for table_id, data in built.tables.items():
-            target = folder / FILE_NAMES[table_id]
-            handle, temp = tempfile.mkstemp(prefix=".building-", suffix=".json", dir=folder)
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-                out.write(render(data))
-            staged.append((Path(temp), target))
-    except BaseException:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
-        raise
-    written = []
-    for temp, target in staged:
-        os.replace(temp, target)
-        written.append(target)
-    for table_id in built.tables:
-        old = by_id.get(table_id)
-        if old is not None and old.name != FILE_NAMES[table_id] and old.exists():
-            old.unlink()
-    return written

@@ -23,7 +23,7 @@ class ReleaseError(ValueError):
 class Release:
     """One published file: which dataset, which release, where it came from."""
 
-    kind: str  # pfs-rvu | ncci-ptp | ncci-mue | ncci-aoc
+    kind: str  # pfs-rvu | ncci-ptp | ncci-mue | ncci-aoc | hcpcs
     stamp: str  # "NCCI PTP 2024-Q3", as outputs and cards name it
     effective: str  # ISO date the release takes effect (or was released, for the PFS file)
     file: str

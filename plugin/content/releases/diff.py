@@ -1,4 +1,5 @@
-"""What a rebuild changes in the fact tables: PTP pairs, modifier indicators, MUE values, PFS values.
+"""What a rebuild changes in the fact tables: PTP pairs, modifier indicators, MUE values, PFS values,
+HCPCS Level II modifiers and codes (added, gone, and each changed field such as status or description).
 
 Tables are compared by id, pair by pair and code by code, so the report reads the same whether the
 current table was built from a release or written by hand (a hand-written code range such as
@@ -56,7 +57,7 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def diff(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    report: dict[str, Any] = {"releases": {}, "ptp": {}, "mue": {}, "pfs": {}, "addOn": {}}
+    report: dict[str, Any] = {"releases": {}, "ptp": {}, "mue": {}, "pfs": {}, "addOn": {}, "hcpcs": {}}
     for table_id in sorted(new):
         before, after = _stamp(old.get(table_id)), _stamp(new[table_id])
         report["releases"][table_id] = {"from": before, "to": after}
@@ -111,7 +112,29 @@ def diff(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> dict
             )
             if added or deleted:
                 report["addOn"][code] = {"primariesAdded": sorted(added), "primariesDeleted": sorted(deleted)}
+    if "hcpcs-level-ii" in new:
+        for key in ("modifiers", "codes"):
+            report["hcpcs"][key] = _entries(
+                old.get("hcpcs-level-ii", {}).get(key, {}), new["hcpcs-level-ii"].get(key, {})
+            )
     return report
+
+
+def _entries(was: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """HCPCS entries added, gone and changed field by field (status, descriptions, dates, action code)."""
+    changed = {
+        code: [
+            {"field": key, "from": was[code].get(key), "to": now[code].get(key)}
+            for key in sorted(was[code].keys() | now[code].keys())
+            if was[code].get(key) != now[code].get(key)
+        ]
+        for code in sorted(was.keys() & now.keys())
+    }
+    return {
+        "added": sorted(now.keys() - was.keys()),
+        "removed": sorted(was.keys() - now.keys()),
+        "changed": {code: fields for code, fields in changed.items() if fields},
+    }
 
 
 def _mue_rows(table: dict[str, Any], setting: str) -> list[dict[str, Any]]:
@@ -161,6 +184,15 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"- {code}: primaries added {added}, deleted {deleted}")
     if not report["addOn"]:
         lines.append("- no change")
+    for key, change in report.get("hcpcs", {}).items():
+        lines += ["", f"## HCPCS Level II {key}", ""]
+        added, removed = change["added"], change["removed"]
+        lines.append(f"- Added ({len(added)}): {', '.join(added) or 'none'}")
+        lines.append(f"- Not in the release any more ({len(removed)}): {', '.join(removed) or 'none'}")
+        for code, fields in change["changed"].items():
+            lines.append(f"- {code}: " + "; ".join(f"{f['field']} {f['from']} -> {f['to']}" for f in fields))
+        if not change["changed"]:
+            lines.append("- Changed: none")
     for name, changes in report.get("fhir", {}).items():
         lines += ["", f"## FHIR content: `{name}`", ""]
         lines += [f"- {c['code']} {c['property']}: {c['from']} -> {c['to']}" for c in changes] or [

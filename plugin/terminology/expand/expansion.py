@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 from plugin.terminology.errors import TxError, circular_reference, supplements_missing, too_costly, tx_error
+from plugin.terminology.expand.filters import admitted, text_in_subtree
 from plugin.terminology.expand.output import Entry, ExpansionOutput, Run
 from plugin.terminology.expand.paging import DEFAULT_LIMIT, Paging, resolve_paging
 from plugin.terminology.expand.sources import (
@@ -191,7 +192,9 @@ class Expander:
         if text and not item.get("concept") and not filters:
             self.output.total_known = False  # a search of a whole code system
         index = view.text_index() if text else None
-        text_hits = index.search(text) if index is not None and text and filters else None
+        text_hits = (
+            index.search(text) if index is not None and text and filters and item.get("concept") else None
+        )
         if item.get("concept"):
             for ref in item["concept"]:
                 if not isinstance(ref, dict):
@@ -206,19 +209,12 @@ class Expander:
         plain = not (exclude_inactive or self.options.active_only or self.options.exclude_not_for_ui)
         plain = plain and not import_keys
         if filters:
-            candidates = filters[0].candidates
-            codes = candidates() if candidates else [c.code for c in view]
-            if text_hits is not None and len(text_hits) < len(codes):
-                codes = [c.code for c in index.matching(text)]  # type: ignore[union-attr]
-            chosen = []
-            for code in codes:
-                concept = view.locate(code)
-                if concept is None or not admissible(concept):
-                    continue
-                if text_hits is None or concept.code in text_hits:
-                    chosen.append(concept)
+            # An is-a filter and a text filter, when the view answers both at once (no subtree walk).
+            chosen = text_in_subtree(view, filters, text) if index is not None and text and plain else None
+            if chosen is None:
+                chosen = admitted(view, filters, index, text, admissible)
             if not self.hierarchical or self.paging.cuts(len(chosen)):
-                self._add_all(view, chosen, version, value_set)  # a page of a flat list
+                self._add_all(view, chosen, version, value_set)  # type: ignore[arg-type]  # a flat page
                 return
             for concept in chosen:
                 parent = None

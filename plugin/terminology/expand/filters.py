@@ -11,7 +11,7 @@ invalid regular expression.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,6 +60,9 @@ class Filter:
 
     matches: Callable[[Concept], bool]
     candidates: Callable[[], list[str]] | None = None
+    # is-a / descendent-of: (the code, whether the code itself is in), for views that can answer a
+    # subtree and a text filter together (`text_in_subtree`).
+    subtree: tuple[str, bool] | None = None
 
 
 def compile_filter(view: CodeSystemView, prop: str, op: str, value: str) -> Filter:
@@ -111,7 +114,7 @@ def _hierarchy(view: CodeSystemView, op: str, value: str) -> Filter:
                 lambda c: not c.children and below.holds(c),
                 lambda: [c for c in below.codes() if not view.concepts[c].children],
             )
-        return Filter(below.holds, below.codes)
+        return Filter(below.holds, below.codes, (code, op == "is-a"))
     codes = list(root.children) if op == "child-of" else [code, *view.ancestors(code)]  # generalizes
     members = set(codes)
     return Filter(lambda c: c.code in members, lambda: codes)
@@ -146,6 +149,39 @@ class _Subtree:
             self.codes()
         assert self.members is not None
         return concept.code in self.members
+
+
+def text_in_subtree(view: CodeSystemView, filters: list[Filter], text: str) -> Sequence[Concept] | None:
+    """One is-a / descendent-of filter with a text filter, on a view that answers both at once (the
+    ICD-10-CM view numbers its concepts in tree order: plugin/content/icd10cm_view.py); None when the
+    view cannot, or there are other filters."""
+    answer = getattr(view, "text_in_subtree", None)
+    if answer is None or len(filters) != 1 or filters[0].subtree is None:
+        return None
+    code, include_self = filters[0].subtree
+    return answer(code, include_self, text)  # type: ignore[no-any-return]
+
+
+def admitted(
+    view: CodeSystemView,
+    filters: list[Filter],
+    index: Any,
+    text: str | None,
+    admissible: Callable[[Concept], bool],
+) -> list[Concept]:
+    """The concepts an include's filters (and the text filter, searched in `index`) admit, in the first
+    filter's candidate order, or in code system order when the text matches are fewer."""
+    text_hits = index.search(text) if index is not None and text else None
+    candidates = filters[0].candidates
+    codes = candidates() if candidates else [c.code for c in view]
+    if text_hits is not None and len(text_hits) < len(codes):
+        codes = [c.code for c in index.matching(text)]
+    chosen = []
+    for code in codes:
+        concept = view.locate(code)
+        if concept is not None and admissible(concept) and (text_hits is None or concept.code in text_hits):
+            chosen.append(concept)
+    return chosen
 
 
 def _property_getter(view: CodeSystemView, prop: str) -> Callable[[Concept], list[str]] | None:
