@@ -203,10 +203,24 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         run = _run(scaling, name)
         p50 = run["p50_ms"] if run else None
         targets.append(_target(label, "< 10", p50, None if p50 is None else p50 < 10))
+    # ICD-10-CM (98,000 concepts, read from the CDC tabular and indexed before the workers fork) has
+    # its own start-up budget; without it the bundled content keeps the original one.
     startup = results["startup"].get("bundled_median_s")
     targets.append(
         _target(
-            "start-up with bundled content (s)", "< 1.5", startup, None if startup is None else startup < 1.5
+            "start-up with bundled content and ICD-10-CM (s)",
+            "< 3",
+            startup,
+            None if startup is None else startup < 3,
+        )
+    )
+    startup = results["startup"].get("without_icd10cm_median_s")
+    targets.append(
+        _target(
+            "start-up with bundled content, ICD-10-CM not served (s)",
+            "< 1.5",
+            startup,
+            None if startup is None else startup < 1.5,
         )
     )
     rest = results["memory"].get("at_rest_bundled") or {}
@@ -300,7 +314,8 @@ def table(results: dict[str, Any]) -> str:
     startup = results["startup"]
     lines.append(
         f"start-up (process start -> first 200), bundled content: median "
-        f"{_fmt(startup.get('bundled_median_s'), '.2f')} s {startup.get('bundled_runs_s')}; with "
+        f"{_fmt(startup.get('bundled_median_s'), '.2f')} s {startup.get('bundled_runs_s')}; without "
+        f"ICD-10-CM: {_fmt(startup.get('without_icd10cm_median_s'), '.2f')} s; with "
         f"benchmark content: {_fmt(startup.get('with_bench_content_s'), '.2f')} s"
     )
     for key, label in (

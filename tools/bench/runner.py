@@ -93,6 +93,15 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
         results["startup"]["bundled_runs_s"] = times
         results["startup"]["bundled_median_s"] = statistics.median(times) if times else None
 
+        on_step("start-up with bundled content, ICD-10-CM not served")
+        no_icd_cfg = write_config(Path(tmp) / "no-icd10cm.toml", settings.work_dir, [], icd10cm=False)
+        times = []
+        for _ in range(settings.startup_runs):
+            with product_server(settings, no_icd_cfg, "no-icd10cm") as server:
+                times.append(round(server.startup_s, 3))
+        results["startup"]["without_icd10cm_runs_s"] = times
+        results["startup"]["without_icd10cm_median_s"] = statistics.median(times) if times else None
+
         on_step("floor")
         floor = scenarios.floor_endpoint()
         # One EHR identity for the JWT rows: the floor's /floor-jwt and the product trust its key.

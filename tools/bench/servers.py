@@ -11,7 +11,14 @@ from tools.bench import procs
 from tools.bench.settings import Settings
 
 
-def write_config(path: Path, work_dir: Path, extra_paths: list[Path], storage_url: str | None = None) -> Path:
+def write_config(
+    path: Path,
+    work_dir: Path,
+    extra_paths: list[Path],
+    storage_url: str | None = None,
+    *,
+    icd10cm: bool = True,
+) -> Path:
     # A fresh database next to the config file (a temporary folder) for every run: a database left
     # by an older version of the schema must not turn every write into a logged error.
     lines = [
@@ -20,6 +27,8 @@ def write_config(path: Path, work_dir: Path, extra_paths: list[Path], storage_ur
         "[content]",
         "paths = [" + ", ".join(f'"{p.as_posix()}"' for p in extra_paths) + "]",
     ]
+    if not icd10cm:  # a deployment that serves no ICD-10-CM (`[content] icd10cm = ""`)
+        lines.append('icd10cm = ""')
     path.write_text("\n".join(lines) + "\n")
     return path
 
