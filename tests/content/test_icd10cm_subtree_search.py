@@ -88,3 +88,22 @@ def test_validate_code_in_an_is_a_value_set_over_a_namesake_block(fhir: str) -> 
         timeout=60,
     ).json()
     assert next(p["valueBoolean"] for p in answer["parameter"] if p["name"] == "result") is True
+
+
+def test_warm__builds_the_word_index_and_the_subtree_spans_before_any_query() -> None:
+    resource, _ = cached_tabular()
+    fresh = CompactView(resource)
+    assert fresh._ends is None and fresh._text_index is None
+    fresh.warm()
+    assert fresh._ends is not None and fresh._text_index is not None
+
+
+def test_prefork_warmup__warms_the_served_icd10cm_view(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugin.app import create_app
+    from plugin.serving import run_warmups
+
+    warmed: list[str] = []
+    monkeypatch.setattr(CompactView, "warm", lambda self: warmed.append(self.url))
+    app = create_app({"storage": {"url": f"sqlite:///{tmp_path / 'w.db'}"}})
+    run_warmups(app)
+    assert URL in warmed

@@ -38,6 +38,10 @@ def warm_registry(registry: Registry, fhir_version: str) -> int:
         view = ctx.view(resource, ctx.supplements_for(resource))
         if view.concepts:
             view.text_index()
+            # A view with more state built on first use (the ICD-10-CM view's subtree spans) warms it too.
+            warm = getattr(view, "warm", None)
+            if warm is not None:
+                warm()
         count += 1
     return count
 
