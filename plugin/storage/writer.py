@@ -68,10 +68,8 @@ def _window_from_env() -> float:
 # Timed waits sleep in slices and look at the event between them, instead of Event.wait(timeout): a
 # timed wait on a lock is handed to the C library as a deadline on the monotonic clock, which a
 # clock-shifting tool (libfaketime, used to run the test suite on other dates) moves but the kernel
-# does not, so such a wait would never time out and no batch would be written until a flush. A slice
-# as long as the batch window: the writer wakes once per batch (each wake takes the GIL from the
-# request thread), and a flush waits at most one window longer.
-_SLICE_SECONDS = BATCH_WINDOW_SECONDS
+# does not, so such a wait would never time out and no batch would be written until a flush.
+_SLICE_SECONDS = 0.005
 
 
 def _sleep_unless(event: threading.Event, seconds: float) -> bool:
