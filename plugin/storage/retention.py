@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, delete, exists, func, select, text
 
 from plugin.config import DEFAULTS as CONFIG_DEFAULTS
 from plugin.storage.schema import audit, feedback, issued_cards, jwt_replay
+from plugin.storage.waits import sleep_unless
 
 log = logging.getLogger(__name__)
 
@@ -228,24 +229,10 @@ class BackgroundPurge:
     def stop(self) -> None:
         self._stop.set()
 
-    def _stopped_after(self, seconds: float) -> bool:
-        """Wait `seconds` or until stopped; True once stopped.
-
-        Slept in slices of at most a second instead of `Event.wait(seconds)`: a timed wait on a
-        lock is handed to the C library as a deadline on the monotonic clock, which a clock-shifting
-        tool (libfaketime, used to run the test suite on other dates) moves but the kernel does not,
-        so the wait would never time out and the purge never run. A stop is seen within a second."""
-        deadline = time.monotonic() + seconds
-        while not self._stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            time.sleep(min(left, 1.0))
-        return True
-
     def _run(self) -> None:
         interval = float(self.retention.purge_interval_seconds)
-        while not self._stopped_after(interval * random.uniform(0.75, 1.25)):
+        # A stop is seen within a second (plugin/storage/waits.py: why not Event.wait).
+        while not sleep_unless(self._stop, interval * random.uniform(0.75, 1.25), 1.0):
             try:
                 removed = purge(self.engine, self.retention, stop=self._stop)
             except Exception:  # noqa: BLE001 - the next round tries again; the thread must live on

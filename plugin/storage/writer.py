@@ -31,13 +31,13 @@ import collections
 import logging
 import os
 import threading
-import time
 import weakref
 from typing import Any
 
 from sqlalchemy import Table
 
 from plugin.storage.sinks import Call, Sink
+from plugin.storage.waits import sleep_unless
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +65,8 @@ def _window_from_env() -> float:
         return BATCH_WINDOW_SECONDS
 
 
-# Timed waits sleep in slices and look at the event between them, instead of Event.wait(timeout): a
-# timed wait on a lock is handed to the C library as a deadline on the monotonic clock, which a
-# clock-shifting tool (libfaketime, used to run the test suite on other dates) moves but the kernel
-# does not, so such a wait would never time out and no batch would be written until a flush.
+# How often a sleeping writer looks whether a flush is waiting (see plugin/storage/waits.py).
 _SLICE_SECONDS = 0.005
-
-
-def _sleep_unless(event: threading.Event, seconds: float) -> bool:
-    """Sleep up to `seconds`, less if `event` is set meanwhile; True when it is set."""
-    deadline = time.monotonic() + seconds
-    while not event.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        time.sleep(min(left, _SLICE_SECONDS))
-    return True
 
 
 _live: weakref.WeakSet[WriteBehind] = weakref.WeakSet()
@@ -162,7 +148,7 @@ class WriteBehind:
             self._items.append(marker)
             self._wake.set()
             waited = 0.0
-            while not _sleep_unless(marker, 0.05):
+            while not sleep_unless(marker, 0.05, _SLICE_SECONDS):
                 waited += 0.05
                 if not self._thread.is_alive():  # stopped meanwhile: what is left is written here
                     self._drain_here()
@@ -213,7 +199,8 @@ class WriteBehind:
         while True:
             wake.wait()
             if not hurry.is_set():
-                _sleep_unless(hurry, self.window)  # let the calls of the requests in flight join this batch
+                # Let the calls of the requests in flight join this batch.
+                sleep_unless(hurry, self.window, _SLICE_SECONDS)
             wake.clear()
             batch, markers, stop = self._take_all()
             if batch:
