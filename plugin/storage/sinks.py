@@ -42,8 +42,10 @@ AUDIT_SQL = f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(
 WRITER_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=10000",
 )
+# How long a write that may wait (the background writer, a flush) waits for another connection's
+# write lock. A write that may not wait (a request thread's) uses 0 and is retried later.
+BUSY_TIMEOUT_MS = 10_000
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -88,6 +90,7 @@ class SqliteSink:
         self._lock = threading.Lock()
         # (second, "YYYY-MM-DD HH:MM:SS.") of the last timestamp formatted: one tuple, swapped whole.
         self._stamp: tuple[int, str] = (-1, "")
+        self._busy_ms = -1  # the connection's busy_timeout, set when it changes
 
     def connection(self) -> sqlite3.Connection:
         conn = self._conn
@@ -102,7 +105,14 @@ class SqliteSink:
             for pragma in self._pragmas:
                 conn.execute(pragma)
             self._conn = conn
+            self._busy_ms = -1
         return conn
+
+    def _wait_for_lock(self, conn: sqlite3.Connection, wait: bool) -> None:
+        wanted = BUSY_TIMEOUT_MS if wait else 0
+        if self._busy_ms != wanted:
+            conn.execute(f"PRAGMA busy_timeout={wanted}")
+            self._busy_ms = wanted
 
     def _timestamp(self, at_ns: int) -> str:
         second, rest = divmod(at_ns, 1_000_000_000)
@@ -126,12 +136,19 @@ class SqliteSink:
                 audits.append((at, event, service_id, hook_instance, status, rules_text, latency_ms, issuer))
         return cards, audits
 
-    def write(self, calls: Sequence[Call]) -> None:
-        """All rows of `calls` in one transaction (all or nothing)."""
+    def write(self, calls: Sequence[Call], wait: bool = True) -> bool:
+        """All rows of `calls` in one transaction (all or nothing). With `wait` false, nothing is
+        written and False returned when another connection holds the write lock right now."""
         cards, audits = self.rows(calls)
         with self._lock:
             conn = self.connection()
-            conn.execute("BEGIN IMMEDIATE")
+            self._wait_for_lock(conn, wait)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if not wait and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                    return False
+                raise
             try:
                 if cards:
                     _insert(conn, "issued_cards", CARD_COLUMNS, cards)
@@ -142,12 +159,14 @@ class SqliteSink:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+        return True
 
     def write_each(self, calls: Sequence[Call], failed: OnError) -> None:
         """Every row in its own transaction; a row that cannot be written goes to `failed`."""
         cards, audits = self.rows(calls)
         with self._lock:
             conn = self.connection()
+            self._wait_for_lock(conn, True)
             for table, sql, columns, rows in (
                 (issued_cards, CARDS_SQL, CARD_COLUMNS, cards),
                 (audit, AUDIT_SQL, AUDIT_COLUMNS, audits),
@@ -211,13 +230,16 @@ class CoreSink:
                 )
         return cards, audits
 
-    def write(self, calls: Sequence[Call]) -> None:
+    def write(self, calls: Sequence[Call], wait: bool = True) -> bool:
+        """All rows of `calls` in one transaction. Inserts of new rows take no lock another writer
+        holds (PostgreSQL's row locks), so `wait` changes nothing here."""
         cards, audits = self.rows(calls)
         with self.engine.begin() as conn:
             if cards:
                 conn.execute(insert(issued_cards), cards)
             if audits:
                 conn.execute(insert(audit), audits)
+        return True
 
     def write_each(self, calls: Sequence[Call], failed: OnError) -> None:
         cards, audits = self.rows(calls)

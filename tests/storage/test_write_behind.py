@@ -26,7 +26,6 @@ import pytest
 import requests
 
 from plugin.cli import main
-from plugin.storage import writer as writer_module
 from plugin.storage.sinks import SqliteSink
 from plugin.storage.store import Store
 from plugin.storage.writer import WINDOW_ENV, WriteBehind
@@ -153,20 +152,101 @@ def test_after_close__puts_write_inline_and_flush_returns(tmp_path: Path) -> Non
     store.close()
 
 
-def test_writer_thread_gone__flush_writes_what_is_queued(tmp_path: Path) -> None:
+def test_background_thread_gone__puts_and_flush_still_write(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     store = Store(f"sqlite:///{db}")
-    writer = WriteBehind(_sink(db), window=60.0)
-    # The thread stops (as if it had died) while the writer is still open: a call put now stays queued.
-    writer._items.append(writer_module._STOP)
-    writer._hurry.set()
+    writer = WriteBehind(_sink(db), window=0.0)
+    writer._stop.set()  # the thread stops (as if it had died) while the writer is still open
     writer._wake.set()
     writer._thread.join(timeout=5)
     assert not writer._thread.is_alive()
-    writer.put(_call(1))
-    assert _count(db, "audit") == 0
+    writer.put(_call(1))  # the first call of a batch starts its clock
+    writer.put(_call(2))  # due (window 0): this put writes the queue
+    assert _count(db, "audit") == 2
+    writer.put(_call(3))
     assert writer.flush(timeout=5.0)
-    assert _count(db, "audit") == 1
+    assert _count(db, "audit") == 3
+    writer.close()
+    store.close()
+
+
+class _RecordingSink(SqliteSink):
+    """A real SQLite sink that notes which thread wrote each batch, and whether it was let wait."""
+
+    def __init__(self, db: Path) -> None:
+        super().__init__(str(db), f"sqlite:///{db}")
+        self.batches: list[tuple[str, int, bool]] = []
+
+    def write(self, calls, wait: bool = True) -> bool:  # noqa: ANN001 - the sink's signature
+        written = super().write(calls, wait)
+        self.batches.append((threading.current_thread().name, len(calls), written))
+        return written
+
+
+def test_under_load__the_request_thread_writes_due_batches_itself(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    sink = _RecordingSink(db)
+    writer = WriteBehind(sink, window=0.02)
+    deadline = time.monotonic() + 0.5
+    i = 0
+    while time.monotonic() < deadline:  # a call every ~1 ms, as a busy worker queues them
+        writer.put(_call(i))
+        i += 1
+        time.sleep(0.001)
+    ours = [b for b in sink.batches if b[0] == threading.current_thread().name]
+    assert len(ours) >= 5, sink.batches
+    assert all(written and size > 1 for _thread, size, written in ours), "batches, not single calls"
+    assert len(ours) > len(sink.batches) - len(ours), "the request thread wrote most batches"
+    writer.close()
+    assert _count(db, "audit") == i
+    store.close()
+
+
+def test_calls_stop__the_background_thread_writes_the_rest(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    sink = _RecordingSink(db)
+    writer = WriteBehind(sink, window=0.05)
+    for i in range(3):
+        writer.put(_call(i))
+    assert _count(db, "audit") == 0, "not written before the window"
+    deadline = time.monotonic() + 10
+    while _count(db, "audit") < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _count(db, "audit") == 3
+    assert [(name, size) for name, size, _ in sink.batches] == [("cpt-plugin-write-behind", 3)]
+    writer.close()
+    store.close()
+
+
+def test_database_locked__the_request_thread_does_not_wait__the_batch_stays_queued(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(f"sqlite:///{db}")
+    sink = _RecordingSink(db)
+    writer = WriteBehind(sink, window=0.0)
+    writer._stop.set()  # only request threads write here (the background thread may wait, they may not)
+    writer._wake.set()
+    writer._thread.join(timeout=5)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's transaction holds the write lock
+    try:
+        started = time.monotonic()
+        for i in range(20):
+            writer.put(_call(i))
+            time.sleep(0.003)  # past the retry pause: later puts try again
+        assert time.monotonic() - started < 5.0, "a put waited for the lock (busy timeout is 10 s)"
+        assert _count(db, "audit") == 0
+        tried = [b for b in sink.batches if b[0] == threading.current_thread().name]
+        assert len(tried) >= 2 and not any(written for _, _, written in tried)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    writer.put(_call(20))  # the lock is free: this put writes every call still queued
+    assert _count(db, "audit") == 21
+    with sqlite3.connect(db) as conn:
+        order = [r[0] for r in conn.execute("select hook_instance from audit order by id")]
+    assert order == [f"h{i}" for i in range(21)], "the batch kept its place, first in line"
     writer.close()
     store.close()
 
