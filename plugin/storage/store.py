@@ -6,9 +6,9 @@ answered 200 survives a kill -9 (and a power cut). PostgreSQL commits are durabl
 `synchronous_commit = on`; several app instances can share one database.
 
 Feedback and JWT-replay claims commit before they return. Issued-card records and audit rows are not
-acknowledged to anyone, so they are queued to a per-process background writer that commits them in
-batches up to ~20 ms later (plugin/storage/writer.py: what that trades, and how nothing is lost
-on a normal shutdown); the readers here flush that queue first. `record_call` queues a hook call's
+acknowledged to anyone, so they are queued per process and committed in batches about 20 ms later
+(plugin/storage/writer.py: who writes a batch, what that trades, and how nothing is lost on a normal
+shutdown); the readers here flush that queue first. `record_call` queues a hook call's
 audit row and issued cards as one item, the cheapest way to store both.
 
 Identifiers are bounded (a card id of 100 kB would not fit a PostgreSQL index row), and over-long
