@@ -42,10 +42,6 @@ AUDIT_SQL = f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(
 WRITER_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
-    # Batches are mostly written on a request thread (plugin/storage/writer.py): a commit that
-    # crossed the 1,000-page mark would copy the WAL into the database file (and sync it) there.
-    # The write-behind thread checkpoints instead (SqliteSink.checkpoint).
-    "PRAGMA wal_autocheckpoint=0",
 )
 # How long a write that may wait (the background writer, a flush) waits for another connection's
 # write lock. A write that may not wait (a request thread's) uses 0 and is retried later.
@@ -165,12 +161,6 @@ class SqliteSink:
                 raise
         return True
 
-    def checkpoint(self) -> None:
-        """Copy the WAL into the database file, as far as no reader needs it (PASSIVE: waits for no
-        reader and no writer; what is left is copied by a later checkpoint)."""
-        with self._lock:
-            self.connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
     def write_each(self, calls: Sequence[Call], failed: OnError) -> None:
         """Every row in its own transaction; a row that cannot be written goes to `failed`."""
         cards, audits = self.rows(calls)
@@ -260,9 +250,6 @@ class CoreSink:
                         conn.execute(insert(table), row)
                 except Exception:  # noqa: BLE001 - handed to `failed`, which logs it
                     failed(table, row)
-
-    def checkpoint(self) -> None:
-        """PostgreSQL checkpoints on its own."""
 
     def close(self) -> None:
         """The engine belongs to the Store, which disposes of it."""

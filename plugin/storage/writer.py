@@ -14,10 +14,8 @@ Who writes a batch:
   cost every request more: the thread's SQLite calls and the request thread kept handing the GIL to
   each other (about 0.06 ms of CPU per hook call with two workers on two cores, measured).
 - When calls stop coming, a background thread writes what is left, `2 x window` after the oldest
-  call was queued, waiting for the database as long as it takes (busy timeout 10 s). On SQLite it
-  also copies the WAL into the database file (a checkpoint: every second under load, and once the
-  queue has stayed empty for two windows), so no request thread pays for one. Then it waits without
-  a timeout, so an idle worker costs nothing.
+  call was queued, waiting for the database as long as it takes (busy timeout 10 s). It waits
+  without a timeout while the queue is empty, so an idle worker costs nothing.
 - `flush()` (the readers here, shutdown) writes everything queued, on the caller's thread.
 
 What this trades, and what it does not:
@@ -80,10 +78,6 @@ def _window_from_env() -> float:
 _RETRY_SECONDS = 0.002
 # The background thread sleeps in slices of at most this, so close() is prompt with any window.
 _SLICE_SECONDS = 0.05
-# How often, under steady load, the background thread copies the SQLite WAL into the database file
-# (it also does so whenever the queue empties). The write-behind connection never checkpoints on
-# commit, so this work stays off the request threads; the WAL holds at most about this long of rows.
-CHECKPOINT_SECONDS = 1.0
 
 
 _live: weakref.WeakSet[WriteBehind] = weakref.WeakSet()
@@ -128,8 +122,6 @@ class WriteBehind:
         # When the oldest call now queued was queued (time.monotonic()); None once a batch is taken.
         self._first_at: float | None = None
         self._retry_at = 0.0
-        self._written = False  # a batch was committed since the last checkpoint
-        self._checkpoint_at = time.monotonic()
         # Held while a batch is taken and written: one batch at a time, in queue order.
         self._lock = threading.Lock()
         # Set when the first call after a taken batch is queued: the background thread waits for it.
@@ -198,14 +190,9 @@ class WriteBehind:
         while not stop.is_set():
             first = self._first_at
             if first is None or not self._items:
-                # Quiet for two windows after a write: copy the WAL into the database file now.
-                if self._written and not sleep_unless(self._wake, 2 * self.window, _SLICE_SECONDS):
-                    self._checkpoint()
                 self._wake.wait()
                 self._wake.clear()
                 continue
-            if self._written and time.monotonic() >= self._checkpoint_at:
-                self._checkpoint()
             left = first + 2 * self.window - time.monotonic()
             if left > 0:
                 sleep_unless(stop, left, _SLICE_SECONDS)
@@ -231,27 +218,10 @@ class WriteBehind:
                     batch.append(items.popleft())
                 except IndexError:
                     break
-            if not batch:
-                return
-            if self._write_batch(batch, wait=wait):
-                self._written = True
-            else:
+            if batch and not self._write_batch(batch, wait=wait):
                 items.extendleft(reversed(batch))
                 self._first_at = first
                 self._retry_at = time.monotonic() + _RETRY_SECONDS
-        finally:
-            self._lock.release()
-
-    def _checkpoint(self) -> None:
-        """Checkpoint unless a request thread is writing right now (then on the next round)."""
-        if not self._lock.acquire(blocking=False):
-            return
-        try:
-            self._written = False
-            self._checkpoint_at = time.monotonic() + CHECKPOINT_SECONDS
-            self.sink.checkpoint()
-        except Exception:  # noqa: BLE001 - a later checkpoint copies what this one left
-            log.exception("write-behind checkpoint failed")
         finally:
             self._lock.release()
 

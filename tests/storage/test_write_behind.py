@@ -381,36 +381,3 @@ def test_sqlite__written_behind_rows_at_normal__feedback_stays_full(tmp_path: Pa
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     store.close()
-
-
-class _CheckpointNotingSink(SqliteSink):
-    def __init__(self, db: Path) -> None:
-        super().__init__(str(db), f"sqlite:///{db}")
-        self.checkpoints: list[str] = []
-
-    def checkpoint(self) -> None:
-        super().checkpoint()
-        self.checkpoints.append(threading.current_thread().name)
-
-
-def test_sqlite_wal__checkpointed_by_the_background_thread__never_on_a_request_commit(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
-    store = Store(f"sqlite:///{db}")
-    store.flush()
-    sink = _CheckpointNotingSink(db)
-    assert sink.connection().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    writer = WriteBehind(sink, window=0.01)
-    size_before = db.stat().st_size
-    for i in range(12_000):  # rows filling more than SQLite's 1,000-page auto-checkpoint
-        writer.put(_call(i))
-        if i % 500 == 0:
-            time.sleep(0.012)  # let batches come due on this (the request) thread
-    assert writer.flush()
-    deadline = time.monotonic() + 10
-    while not sink.checkpoints and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sink.checkpoints and set(sink.checkpoints) == {"cpt-plugin-write-behind"}
-    assert db.stat().st_size > size_before, "the checkpoint copied the rows into the database file"
-    writer.close()
-    assert _count(db, "audit") == 12_000
-    store.close()
