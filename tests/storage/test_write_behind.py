@@ -156,10 +156,7 @@ def test_background_thread_gone__puts_and_flush_still_write(tmp_path: Path) -> N
     db = tmp_path / "s.db"
     store = Store(f"sqlite:///{db}")
     writer = WriteBehind(_sink(db), window=0.0)
-    writer._stop.set()  # the thread stops (as if it had died) while the writer is still open
-    writer._wake.set()
-    writer._thread.join(timeout=5)
-    assert not writer._thread.is_alive()
+    _stop_background_thread(writer)
     writer.put(_call(1))  # the first call of a batch starts its clock
     writer.put(_call(2))  # due (window 0): this put writes the queue
     assert _count(db, "audit") == 2
@@ -183,11 +180,24 @@ class _RecordingSink(SqliteSink):
         return written
 
 
-def test_under_load__the_request_thread_writes_due_batches_itself(tmp_path: Path) -> None:
+def _recording_writer(tmp_path: Path, window: float) -> tuple[Path, Store, _RecordingSink, WriteBehind]:
+    """A store's database (schema made), a recording sink on it and a writer with this window."""
     db = tmp_path / "s.db"
     store = Store(f"sqlite:///{db}")
     sink = _RecordingSink(db)
-    writer = WriteBehind(sink, window=0.02)
+    return db, store, sink, WriteBehind(sink, window=window)
+
+
+def _stop_background_thread(writer: WriteBehind) -> None:
+    """Stop the writer's background thread (as if it had died) while the writer stays open."""
+    writer._stop.set()
+    writer._wake.set()
+    writer._thread.join(timeout=5)
+    assert not writer._thread.is_alive()
+
+
+def test_under_load__the_request_thread_writes_due_batches_itself(tmp_path: Path) -> None:
+    db, store, sink, writer = _recording_writer(tmp_path, window=0.02)
     deadline = time.monotonic() + 0.5
     i = 0
     while time.monotonic() < deadline:  # a call every ~1 ms, as a busy worker queues them
@@ -204,10 +214,7 @@ def test_under_load__the_request_thread_writes_due_batches_itself(tmp_path: Path
 
 
 def test_calls_stop__the_background_thread_writes_the_rest(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
-    store = Store(f"sqlite:///{db}")
-    sink = _RecordingSink(db)
-    writer = WriteBehind(sink, window=0.05)
+    db, store, sink, writer = _recording_writer(tmp_path, window=0.05)
     for i in range(3):
         writer.put(_call(i))
     assert _count(db, "audit") == 0, "not written before the window"
@@ -221,13 +228,8 @@ def test_calls_stop__the_background_thread_writes_the_rest(tmp_path: Path) -> No
 
 
 def test_database_locked__the_request_thread_does_not_wait__the_batch_stays_queued(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
-    store = Store(f"sqlite:///{db}")
-    sink = _RecordingSink(db)
-    writer = WriteBehind(sink, window=0.0)
-    writer._stop.set()  # only request threads write here (the background thread may wait, they may not)
-    writer._wake.set()
-    writer._thread.join(timeout=5)
+    db, store, sink, writer = _recording_writer(tmp_path, window=0.0)
+    _stop_background_thread(writer)  # only request threads write here: the thread may wait, they may not
     other = sqlite3.connect(db, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process's transaction holds the write lock
     try:
