@@ -146,13 +146,10 @@ class WriteBehind:
         elif now - first >= self.window and now >= self._retry_at:
             self._write_queued(wait=False)
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Write every call queued so far, on this thread. (`timeout` is accepted for callers that
-        pass one; the wait is bounded by the database's busy timeout instead.)"""
-        if os.getpid() != self.pid:
-            return True  # an inherited copy: the parent's rows are the parent's to write
-        self._write_queued(wait=True)
-        return True
+    def flush(self) -> None:
+        """Write every call queued so far, on this thread (bounded by the database's busy timeout)."""
+        if os.getpid() == self.pid:  # an inherited copy: the parent's rows are the parent's to write
+            self._write_queued(wait=True)
 
     def close(self) -> None:
         """Flush, then stop the thread; later puts write synchronously."""
@@ -166,7 +163,7 @@ class WriteBehind:
         self.closed = True
         self._stop.set()
         self._wake.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
+        if self._thread.is_alive():
             self._thread.join(timeout=5.0)
         self._write_queued(wait=True)  # a call put while closing
         if self._owns_sink:

@@ -178,29 +178,26 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
     ]
 
 
+def _icd10cm_expand(name: str, valueset: str, words: str, what: str) -> Endpoint:
+    """$expand of an ICD-10-CM value set with a text filter, one page of FILTER_COUNT."""
+    return Endpoint(
+        name,
+        "GET",
+        _get("/fhir/ValueSet/$expand", {"url": valueset, "filter": words, "count": FILTER_COUNT}),
+        check=expect_expansion(FILTER_COUNT),
+        note=f"$expand of {what} filter={words!r} count={FILTER_COUNT}",
+    )
+
+
 def icd10cm_endpoints() -> list[Endpoint]:
     """$expand with a text filter over ICD-10-CM: the whole code system, and an is-a value set."""
     code, words = ICD10CM_ISA
     return [
-        Endpoint(
-            "expand-icd10cm-filter",
-            "GET",
-            _get(
-                "/fhir/ValueSet/$expand",
-                {"url": f"{ICD10CM}?fhir_vs", "filter": ICD10CM_WORD, "count": FILTER_COUNT},
-            ),
-            check=expect_expansion(FILTER_COUNT),
-            note=f"$expand of ICD-10-CM (98,500 concepts) filter={ICD10CM_WORD!r} count={FILTER_COUNT}",
+        _icd10cm_expand(
+            "expand-icd10cm-filter", f"{ICD10CM}?fhir_vs", ICD10CM_WORD, "ICD-10-CM (98,500 concepts)"
         ),
-        Endpoint(
-            "expand-icd10cm-isa-filter",
-            "GET",
-            _get(
-                "/fhir/ValueSet/$expand",
-                {"url": f"{ICD10CM}?fhir_vs=isa/{code}", "filter": words, "count": FILTER_COUNT},
-            ),
-            check=expect_expansion(FILTER_COUNT),
-            note=f"$expand of ICD-10-CM is-a {code} filter={words!r} count={FILTER_COUNT}",
+        _icd10cm_expand(
+            "expand-icd10cm-isa-filter", f"{ICD10CM}?fhir_vs=isa/{code}", words, f"ICD-10-CM is-a {code}"
         ),
     ]
 
