@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.valueset import ValueSet
 
+from plugin import clock
 from tools.bench import content, payloads
 from tools.bench.floor import create_floor_app
 
@@ -71,3 +73,31 @@ def test_floor__parses_the_body_and_answers_a_1_kb_card() -> None:
     assert 900 <= len(response.data) <= 1_300
     assert response.get_json()["cards"][0]["summary"]
     assert client.post("/floor", data=b"{not json", content_type="application/json").status_code == 400
+
+
+def test_varied_order_sign_requests__distinct_calls_the_product_answers_with_different_rules(
+    tmp_path: Path,
+) -> None:
+    """The varied row's calls are valid CDS Hooks calls, no two alike, and between them they reach the
+    age, payer, ICD-10-CM and documentation rules (so the row measures varied answers, not one)."""
+    from plugin.app import create_app
+
+    calls = payloads.varied_order_sign_requests(64)
+    assert len({json.dumps(c, sort_keys=True) for c in calls}) == 64
+    assert len({c["hookInstance"] for c in calls}) == 64
+    assert payloads.varied_order_sign_requests(64) == calls  # the same list every time
+    app = create_app({"storage": {"url": f"sqlite:///{tmp_path / 'store.db'}"}, "audit": {"log": "off"}})
+    client = app.test_client()
+    fired: set[str] = set()
+    answers = set()
+    with clock.pinned(dt.date(2026, 11, 25)):
+        for call in calls:
+            reply = client.post(f"/cds-services/{payloads.SERVICE_ID}", json=call)
+            assert reply.status_code == 200, reply.get_data(as_text=True)
+            cards = reply.get_json()["cards"]
+            answers.add(json.dumps([c["summary"] for c in cards]))
+            fired |= {c["extension"]["org.cpt-plugin.rule"]["id"] for c in cards}
+    assert len(answers) >= 10
+    assert {"icd10cm-reason-not-billable", "icd10cm-reason-not-a-code", "payer-medicare"} <= fired
+    assert any(rule.startswith("age-band") for rule in fired)
+    assert any(rule.startswith("payer-") and rule != "payer-medicare" for rule in fired)

@@ -32,13 +32,14 @@ def drive(
             duration=duration,
             connections=connections,
             rotate=rotate,
+            bodies=endpoint.bodies,
         )
         if rotate is not None and not endpoint.rotate_reusable:
             # Requests still in flight when wrk stopped were sent but not counted: skip past them too.
             endpoint.rotate_used += result.requests + result.errors + 2 * connections
         return result
-    if endpoint.rotate is not None:
-        raise RuntimeError(f"{endpoint.name} sends a different header per request, which needs wrk")
+    if endpoint.rotate is not None or endpoint.bodies:
+        raise RuntimeError(f"{endpoint.name} sends a different request each time, which needs wrk")
     raw = loadgen.build_request(
         "127.0.0.1", server.port, endpoint.method, endpoint.path, endpoint.body, endpoint.headers
     )

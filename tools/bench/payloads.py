@@ -9,6 +9,8 @@ Everything is synthetic.
 
 from __future__ import annotations
 
+import copy
+import itertools
 import uuid
 from typing import Any
 
@@ -255,6 +257,51 @@ def order_sign_request(conditions: int = 1, code: str = "33952") -> dict[str, An
             "consents": consent_bundle(),
         },
     }
+
+
+# What varies between the order-sign calls of the varied benchmark row: the patient's age on the date of
+# service (2026-11-25), the payer, the code ordered, the order's ICD-10-CM reason and its note. Each axis
+# reaches different rules: an age below 6 or a partial birth date (age criteria), each payer kind and no
+# coverage (payer policy, coverage information), a header or a made-up reason (ICD-10-CM), a note that
+# shows some of the documentation elements.
+_BIRTH_DATES = ["1979-03-14", "2021-01-10", "2020-11-25", "1985", "1958-06-01"]
+_PAYERS = [
+    "Medicare Part A",
+    "Blue Cross Blue Shield of Texas",
+    "Aetna Better Health",
+    "Acme Health Plan",
+    None,
+]
+_CODES = ["33952", "33951", "33954"]
+_REASONS = ["J80", "J96.0", "J96.7"]
+_NOTES = [None, "VV ECMO via right femoral vein, 25 Fr drainage cannula, ultrasound guided"]
+
+
+def varied_order_sign_requests(count: int = 64) -> list[dict[str, Any]]:
+    """`count` different order-sign calls, spread over every combination of the axes above (the same
+    list every time: it is a benchmark, not a fuzzer). Each has its own hookInstance."""
+    combinations = list(itertools.product(_BIRTH_DATES, _PAYERS, _CODES, _REASONS, _NOTES))
+    step = 7  # coprime with the 450 combinations: consecutive calls differ on every axis
+    calls = []
+    for index in range(count):
+        birth, payer, code, reason, note = combinations[(index * step) % len(combinations)]
+        call = order_sign_request(conditions=2, code=code)  # the size of the constant row's body
+        call["hookInstance"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cpt-bench-varied-{index}"))
+        call["prefetch"]["patient"]["birthDate"] = birth
+        if payer is None:
+            call["prefetch"]["coverage"] = _searchset([])
+        else:
+            coverage = copy.deepcopy(call["prefetch"]["coverage"])
+            resource = coverage["entry"][0]["resource"]
+            resource["payor"] = [{"display": payer}]
+            resource["class"][0]["value"] = resource["class"][0]["name"] = payer
+            call["prefetch"]["coverage"] = coverage
+        order = call["context"]["draftOrders"]["entry"][0]["resource"]
+        order["reasonCode"] = [{"coding": [{"system": ICD10, "code": reason}]}]
+        if note is not None:
+            order["note"] = [{"text": note}]
+        calls.append(call)
+    return calls
 
 
 def floor_card() -> dict[str, Any]:

@@ -45,9 +45,13 @@ class Endpoint:
     rotate_used: int = 0  # values already sent by earlier runs (each wrk process starts afresh)
     # The server keeps no record of the values (the JWT floor): each run may start from the first again.
     rotate_reusable: bool = False
+    # A different body per request, in turn (wrk only); `body` is the first, the one the answer is checked on.
+    bodies: list[bytes] | None = None
 
     @property
     def request_bytes(self) -> int:
+        if self.bodies:
+            return round(sum(map(len, self.bodies)) / len(self.bodies))
         return len(self.body or b"")
 
 
@@ -122,6 +126,22 @@ def floor_endpoint() -> Endpoint:
     )
 
 
+def varied_hook_endpoint(count: int = 64) -> Endpoint:
+    """order-sign with a different call each time: ages, payers, codes, reasons and notes vary
+    (payloads.varied_order_sign_requests), so no answer is the same twice in a row."""
+    bodies = [orjson.dumps(call) for call in payloads.varied_order_sign_requests(count)]
+    return Endpoint(
+        "order-sign-varied",
+        "POST",
+        f"/cds-services/{payloads.SERVICE_ID}",
+        bodies[0],
+        JSON,
+        expect_cards,
+        f"order-sign, {count} different calls in turn (ages, payers, codes, reasons, notes)",
+        bodies=bodies,
+    )
+
+
 def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 100_000) -> list[Endpoint]:
     """The endpoints the targets are about, in the order they are measured."""
     return [
@@ -134,6 +154,7 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
             expect_cards,
             "order-sign for CPT 33952, prefetch: patient, coverage, encounter, 1 condition, 1 consent",
         ),
+        varied_hook_endpoint(),
         Endpoint(
             "validate-code",
             "GET",

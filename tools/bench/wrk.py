@@ -43,22 +43,32 @@ def wrk_version() -> str | None:
     return first[0] if first else "wrk"
 
 
-# One header value per request, taken in turn from a file (e.g. a fresh JWT per request: a token's
-# jti may be used once). Past the end it starts over, which the server then refuses as a replay.
+# Per request, in turn: one header value (e.g. a fresh JWT: a token's jti may be used once; past the
+# end it starts over, which the server then refuses as a replay) and/or one body (a varied workload),
+# each read from a file of one value per line.
 _ROTATE = """
-local values = {{}}
-for line in io.lines({path}) do values[#values + 1] = line end
-local next_value = 0
+local values, bodies = {{}}, {{}}
+{load_values}
+{load_bodies}
+local sent = 0
 request = function()
-  next_value = next_value % #values + 1
-  wrk.headers[{name}] = {prefix} .. values[next_value]
-  return wrk.format()
+  sent = sent + 1
+  {set_header}
+  return wrk.format(nil, nil, nil, {body})
 end
 """
 
 
 def _lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string literal is a valid Lua string literal for our headers
+
+
+def _read_lines(table: str, path: Path) -> str:
+    return f"for line in io.lines({_lua_string(str(path))}) do {table}[#{table} + 1] = line end"
+
+
+def _in_turn(table: str) -> str:
+    return f"{table}[(sent - 1) % #{table} + 1]"
 
 
 def run_wrk(
@@ -70,8 +80,10 @@ def run_wrk(
     connections: int = 8,
     threads: int = 1,
     rotate: tuple[str, str, list[str]] | None = None,
+    bodies: list[bytes] | None = None,
 ) -> LoadResult:
-    """`rotate` = (header, prefix, values): each request sends the next value, prefixed."""
+    """`rotate` = (header, prefix, values): each request sends the next value, prefixed. `bodies`: each
+    request sends the next of these bodies (compact JSON: one line each) instead of `body`."""
     path = wrk_path()
     if not path:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
@@ -87,12 +99,26 @@ def run_wrk(
             f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in (headers or {}).items()
         )
         rotate_lines = ""
-        if rotate is not None:
-            name, prefix, values = rotate
-            values_file = Path(tmp) / "values"
-            values_file.write_text("\n".join(values) + "\n")
+        if rotate is not None or bodies:
+            load_values = set_header = load_bodies = ""
+            body_expr = "nil"
+            if rotate is not None:
+                name, prefix, values = rotate
+                values_file = Path(tmp) / "values"
+                values_file.write_text("\n".join(values) + "\n")
+                load_values = _read_lines("values", values_file)
+                set_header = (
+                    f"wrk.headers[{_lua_string(name)}] = {_lua_string(prefix)} .. {_in_turn('values')}"
+                )
+            if bodies:
+                if any(b"\n" in b for b in bodies):
+                    raise ValueError("each body must be one line (compact JSON)")
+                bodies_file = Path(tmp) / "bodies"
+                bodies_file.write_bytes(b"\n".join(bodies) + b"\n")
+                load_bodies = _read_lines("bodies", bodies_file)
+                body_expr = _in_turn("bodies")
             rotate_lines = _ROTATE.format(
-                path=_lua_string(str(values_file)), name=_lua_string(name), prefix=_lua_string(prefix)
+                load_values=load_values, load_bodies=load_bodies, set_header=set_header, body=body_expr
             )
         script = Path(tmp) / "bench.lua"
         script.write_text(
