@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugin.terminology.model.codesystem import CodeSystemView
+from plugin.terminology.model.codesystem import CodeSystemView, Concept
 from plugin.terminology.model.context import TxContext
 from plugin.terminology.model.options import TxOptions
 from plugin.terminology.model.registry import Registry
@@ -40,6 +40,16 @@ class Diagnoses:
             return Diagnosis(code, "unknown", None, [], 0)
         if not self.view.is_abstract(concept):
             return Diagnosis(concept.code, "billable", concept.display, [], 0)
+        # The ICD-10-CM view counts a header's billable codes from arrays built at load; a reason
+        # code of a whole chapter must not cost a walk of 40,000 codes on every call.
+        fast = getattr(self.view, "selectable_below", None)
+        found = fast(concept.code, SHOWN_BELOW) if fast is not None else None
+        if found is not None:
+            return Diagnosis(concept.code, "header", concept.display, *found)
+        return self._walk(concept)
+
+    def _walk(self, concept: Concept) -> Diagnosis:
+        """A header classified by walking its subtree (any other view of ICD-10-CM)."""
         below: list[str] = []
         more = 0
         for child in self.view.descendants(concept.code):
