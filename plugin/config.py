@@ -66,6 +66,10 @@ DEFAULTS: dict[str, Any] = {
     },
     "limits": {
         "max_body_bytes": 1_000_000,
+        # Every pair of draft orders is checked against the NCCI edits: cards grow with the square
+        # of the orders, so one call's cost is bounded by these (beyond them: 400).
+        "max_draft_orders": 200,
+        "max_family_orders": 10,
         "fetch_timeout_seconds": 3.0,
         "fetch_total_seconds": 8.0,
         "fetch_max_bytes": 5_000_000,
@@ -369,6 +373,8 @@ def validate_settings(settings: dict[str, Any]) -> None:
 
     limits = settings["limits"]
     _positive("limits.max_body_bytes", limits["max_body_bytes"], integer=True)
+    _positive("limits.max_draft_orders", limits["max_draft_orders"], integer=True)
+    _positive("limits.max_family_orders", limits["max_family_orders"], integer=True)
     _positive("limits.fetch_timeout_seconds", limits["fetch_timeout_seconds"])
     _positive("limits.fetch_total_seconds", limits["fetch_total_seconds"])
     _positive("limits.fetch_max_bytes", limits["fetch_max_bytes"], integer=True)

@@ -87,6 +87,33 @@ def validate(cds: CdsHooks, service: Service, body: Any) -> dict[str, Any]:
     return body
 
 
+def check_order_limits(orders: list[Order], limits: dict[str, Any]) -> None:
+    """Refuse a call with more draft orders, or more ECMO/ECLS family orders, than one call checks.
+
+    Every pair of orders is checked against the NCCI edits and each order gets its own cards and
+    coverage action, so the answer grows with the square of the orders: 400 family orders took
+    seconds and answered 70 MB. The limits (`[limits]`) are far above any real order session."""
+    most = limits["max_draft_orders"]
+    if len(orders) > most:
+        raise CdsError(
+            400,
+            "invalid-request",
+            f"context.draftOrders holds {len(orders)} orders; this service checks at most {most} in one call "
+            "(limits.max_draft_orders)",
+            "context.draftOrders",
+        )
+    family = sum(1 for o in orders if o.in_family)
+    most = limits["max_family_orders"]
+    if family > most:
+        raise CdsError(
+            400,
+            "invalid-request",
+            f"context.draftOrders holds {family} ECMO/ECLS cannulation orders; this service checks at most "
+            f"{most} in one call (limits.max_family_orders)",
+            "context.draftOrders",
+        )
+
+
 def relevant(orders: list[Order], tables: Tables) -> bool:
     """Does this request concern the ECMO/ECLS family at all? If not, the answer is {"cards": []}."""
     family = [o for o in orders if o.in_family]
@@ -115,6 +142,7 @@ def run(app: Flask, cds: CdsHooks, service: Service, body: Any, base_url: str) -
     orders = build_orders(service.hook, context, cds.tables, clock.today())
     if not relevant(orders, cds.tables):
         return CallResult({"cards": []}, {**facts_of_call, "cards": 0})
+    check_order_limits(orders, app.config["PLUGIN"]["limits"])
     try:
         resolved = prefetch.resolve(app, body, service.prefetch)
     except prefetch.PrefetchMismatchError as exc:
