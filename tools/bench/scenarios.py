@@ -154,7 +154,6 @@ def main_endpoints(family_valueset: str = FAMILY_VALUESET, filter_size: int = 10
             expect_cards,
             "order-sign for CPT 33952, prefetch: patient, coverage, encounter, 1 condition, 1 consent",
         ),
-        varied_hook_endpoint(),
         Endpoint(
             "validate-code",
             "GET",
