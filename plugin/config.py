@@ -2,10 +2,9 @@
 
 The file comes from `--config FILE` or the CPT_PLUGIN_CONFIG environment variable (docs/configuration.md).
 Values are kept as the nested dict TOML gives, under `app.config["PLUGIN"]`, so a key reads the same in the
-file, in code and in the docs. The merged settings are checked before anything uses them: an unknown key, a
-wrong type, an issuer without a key source or a symmetric algorithm raise ConfigError, whose message names
-the offending key (`security.issuers[0].jwks_file`), so a typo cannot silently weaken security.
-"""
+file, in code and in the docs. The merged settings are checked before anything uses them: an unknown key,
+a wrong type, an issuer without a key source or a symmetric algorithm raise ConfigError, whose message
+names the offending key (`security.issuers[0].jwks_file`), so a typo cannot silently weaken security."""
 
 from __future__ import annotations
 
@@ -66,9 +65,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "limits": {
         "max_body_bytes": 1_000_000,
-        # Every pair of draft orders is checked against the NCCI edits: cards grow with the square
-        # of the orders, so one call's cost is bounded by these (beyond them: 400).
-        "max_draft_orders": 200,
+        "max_draft_orders": 200,  # a hook call's cost grows with the square of its orders
         "max_family_orders": 10,
         "fetch_timeout_seconds": 3.0,
         "fetch_total_seconds": 8.0,
@@ -372,12 +369,10 @@ def validate_settings(settings: dict[str, Any]) -> None:
             raise _fail("clock.today", f"expected a date like 2028-02-29, got {today!r}") from None
 
     limits = settings["limits"]
-    _positive("limits.max_body_bytes", limits["max_body_bytes"], integer=True)
-    _positive("limits.max_draft_orders", limits["max_draft_orders"], integer=True)
-    _positive("limits.max_family_orders", limits["max_family_orders"], integer=True)
+    for key in ("max_body_bytes", "max_draft_orders", "max_family_orders", "fetch_max_bytes"):
+        _positive(f"limits.{key}", limits[key], integer=True)
     _positive("limits.fetch_timeout_seconds", limits["fetch_timeout_seconds"])
     _positive("limits.fetch_total_seconds", limits["fetch_total_seconds"])
-    _positive("limits.fetch_max_bytes", limits["fetch_max_bytes"], integer=True)
 
     cors = settings["cors"]
     for i, origin in enumerate(_string_list("cors.origins", cors["origins"])):
@@ -397,8 +392,7 @@ def validate_settings(settings: dict[str, Any]) -> None:
     _string_list("sandbox.patients_dirs", settings["sandbox"]["patients_dirs"])
     if settings["sandbox"]["enabled"] is not None:
         _check_type("sandbox.enabled", settings["sandbox"]["enabled"], bool, "true or false")
-    # terminology.expansion_limit is read leniently by the terminology API (a bad value falls back to
-    # its default there), so only its presence as a known key is checked here.
+    # terminology.expansion_limit: only known-key checked (the terminology API falls back on a bad value).
     _string_list("terminology.r4_packages", settings["terminology"]["r4_packages"])
     _string_list("terminology.r5_packages", settings["terminology"]["r5_packages"])
 
