@@ -18,7 +18,7 @@ from plugin.storage import EXTENSION_KEY, Store, enable_background_purge, get_st
 from tools.bench.payloads import SERVICE_ID, order_sign_request
 
 
-def _app(tmp_path: Path, url: str):
+def _app(url: str):
     return create_app({"storage": {"url": url}, "audit": {"log": "off"}})
 
 
@@ -28,7 +28,7 @@ def _purge_threads() -> list[threading.Thread]:
 
 def test_warmup__opens_the_sqlite_store_and_its_schema_without_a_purge_thread(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
-    app = _app(tmp_path, f"sqlite:///{db}")
+    app = _app(f"sqlite:///{db}")
     enable_background_purge(app)
     assert app.extensions[EXTENSION_KEY] is None
     before = _purge_threads()
@@ -46,7 +46,7 @@ def test_warmup__opens_the_sqlite_store_and_its_schema_without_a_purge_thread(tm
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_worker__first_hook_call_uses_the_store_opened_before_the_fork(tmp_path: Path) -> None:
     db = tmp_path / "store.db"
-    app = _app(tmp_path, f"sqlite:///{db}")
+    app = _app(f"sqlite:///{db}")
     enable_background_purge(app)
     run_warmups(app)
     parent_store = app.extensions[EXTENSION_KEY]
@@ -86,8 +86,8 @@ def test_forked_worker__first_hook_call_uses_the_store_opened_before_the_fork(tm
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
-def test_in_memory_sqlite__is_not_opened_before_the_fork(tmp_path: Path, url: str) -> None:
-    app = _app(tmp_path, url)
+def test_in_memory_sqlite__is_not_opened_before_the_fork(url: str) -> None:
+    app = _app(url)
     run_warmups(app)
     assert app.extensions[EXTENSION_KEY] is None
 
@@ -97,7 +97,7 @@ def test_store_that_cannot_be_opened__is_left_to_the_first_request(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    app = _app(tmp_path, f"sqlite:///{blocker}/store.db")
+    app = _app(f"sqlite:///{blocker}/store.db")
     assert app.extensions.get(WARMUPS_KEY)
     with caplog.at_level("WARNING", logger="plugin.storage"):
         run_warmups(app)
