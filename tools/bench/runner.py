@@ -135,8 +135,8 @@ def run(settings: Settings, on_step: Callable[[str], None] = log) -> dict[str, A
                         "status": "unavailable",
                         "problem": hook.get("problem"),
                     }
-                # After the open-loop run, so that run meets the database the earlier runs left, as
-                # before this row existed (its 30 s of extra load grow the store and moved that p99).
+                # After the open-loop run, so that run is measured as before this row existed (its
+                # 30 s of extra load move worker recycling into that run; docs/performance.md step 4).
                 results["endpoints"].append(
                     measure(server, scenarios.varied_hook_endpoint(), settings, floor=(floor_srv, floor))
                 )
