@@ -233,10 +233,15 @@ def coverage_action(finding: Finding, facts: Facts) -> dict[str, Any] | None:
     said = plan.by_payer.get(facts.payer.kind or "", plan.by_payer["default"])
     # Each reason sentence only where its condition holds for this order (e.g. its PFS indicator), then
     # the sources those sentences cite, and no others.
-    kept = [s for s in said.sentences if s.holds(binding)]
-    cited = dict.fromkeys(i for s in kept for i in s.sources)
-    named = "; ".join(said.source_labels[i] for i in cited) or "none (the reason says what is not verified)"
-    reason = " ".join([*(s.render(binding) for s in kept), f"{said.rule_line} · Sources: {named}"])
+    texts: list[str] = []
+    cited: dict[str, None] = {}
+    for sentence in said.sentences:
+        if sentence.holds(binding):
+            texts.append(sentence.render(binding))
+            cited.update(dict.fromkeys(sentence.sources))
+    named = "; ".join([said.source_labels[i] for i in cited]) or "none (the reason says what is not verified)"
+    texts.append(f"{said.rule_line} · Sources: {named}")
+    reason = " ".join(texts)
     parts = [
         {"url": "coverage", "valueReference": {"reference": facts.payer.coverage_ref}},
         *said.fixed,

@@ -12,11 +12,11 @@ one file do not interleave.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,21 @@ def configure_audit_log(app: Flask) -> AuditSink:
     return sink
 
 
+# (second, "YYYY-MM-DDTHH:MM:SS.") of the last line: a line's time is that prefix plus milliseconds, so
+# the date is formatted once a second rather than through a datetime on every hook call.
+_second: tuple[int, str] = (-1, "")
+
+
+def utc_millis() -> str:
+    """Now, in UTC, as ISO 8601 with milliseconds and a Z (2026-01-31T23:59:59.123Z)."""
+    global _second
+    second, rest = divmod(time.time_ns(), 1_000_000_000)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)))
+    return f"{cached[1]}{rest // 1_000_000:03d}Z"
+
+
 def _identifier(value: Any) -> str | None:
     return value[:_MAX_FIELD] if isinstance(value, str) else None
 
@@ -112,7 +127,7 @@ def build_record(
         left = {}
     rules = left.get("rules")
     record: dict[str, Any] = {
-        "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "ts": utc_millis(),
         "event": event,
         "service": _identifier(left.get("service")) or service_from_path[:_MAX_FIELD],
         "hook": _identifier(left.get("hook")),

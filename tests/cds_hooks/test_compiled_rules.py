@@ -17,7 +17,7 @@ from plugin.app import create_app
 from plugin.cds_hooks import cards
 from plugin.cds_hooks.binders.payer import INDICATOR_HEADER, _indicator_table
 from plugin.cds_hooks.engine.conditions import RuleError, compile_condition
-from plugin.cds_hooks.engine.templates import format_value, render
+from plugin.cds_hooks.engine.templates import compile_template, format_value, render
 from plugin.dates import parse_fhir_date
 from tests.cds_hooks.conftest import cds_settings
 from tests.cds_hooks.stubs import ORDER_SIGN, cards_of, order_sign, service_request
@@ -179,6 +179,34 @@ def test_card_ids__version_7_in_time_order() -> None:
 )
 def test_templates__format_every_kind_of_value(value, text) -> None:
     assert render("[{a.x}]", {"a": {"x": value}}) == f"[{text}]" == f"[{format_value(value)}]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no placeholder, {Not one} and {} stay as they are",
+        "{a.x}",
+        "{a.x}{a.y}",
+        "{{a.x}} keeps its outer braces",
+        "[{a.x}] [{a.y}] [{c}]",
+        "{a.x} {a.y} {b.deep.z} {c} {a.missing}",
+        "one {a.x} two {a.y} three {b.deep.z} four {c} five {a.x} six {missing.x}!",
+    ],
+)
+def test_templates__same_text_as_a_plain_substitution(text) -> None:
+    """Whatever the number of placeholders, a compiled text is the plain substitution of each
+    placeholder by its formatted fact (literal braces and text that is not a placeholder kept)."""
+    binding = {"a": {"x": "33952", "y": 2.0}, "b": {"deep": {"z": [1, "b"]}}, "c": None}
+
+    def fact(match: re.Match[str]) -> str:
+        value: object = binding
+        for step in match.group(1).split("."):
+            value = value.get(step) if isinstance(value, dict) else None
+        return format_value(value)
+
+    expected = re.sub(r"\{([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*)\}", fact, text)
+    assert compile_template(text)(binding) == expected
+    assert render(text, binding) == expected
 
 
 def test_indicator_table__a_code_outside_the_snapshot_says_so(cds_app) -> None:

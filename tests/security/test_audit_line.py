@@ -111,3 +111,24 @@ def test_feedback__audited_with_its_item_count(tmp_path: Path, signer: Signer) -
     assert line["event"] == "cds-feedback"
     assert line["feedbackItems"] == 2
     assert line["status"] == 200
+
+
+def test_audit_timestamp__utc_with_milliseconds_at_pinned_instants(monkeypatch) -> None:
+    """The line's `ts` is UTC ISO 8601 with milliseconds and a Z, the same text a datetime gives, also
+    across a second, a day and a year boundary (the date part is kept per second)."""
+    import datetime as dt
+
+    from plugin.security import audit
+
+    instants = [
+        dt.datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2024, 3, 1, 0, 0, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, 23, 59, 59, 5_000, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 1, 0, 0, 0, 250_000, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 1, 0, 0, 0, 999_000, tzinfo=dt.UTC),
+    ]
+    for instant in instants:
+        ns = int(instant.timestamp()) * 1_000_000_000 + instant.microsecond * 1_000
+        monkeypatch.setattr(audit.time, "time_ns", lambda ns=ns: ns)
+        expected = instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        assert audit.utc_millis() == expected

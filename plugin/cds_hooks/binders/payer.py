@@ -39,6 +39,7 @@ class PayerTable:
     pa_label: Any
     advice: dict[str, str]  # urgency text -> the prior-authorization advice for it
     indicator_rows: dict[str, str]  # code -> its line of the Medicare indicator table
+    pfs_views: dict[str, dict[str, Any]]  # code -> its `pfs` facts (bindings only read them)
 
 
 _NO_POLICY: tuple[Any, Any, list[str]] = (None, None, [])
@@ -66,6 +67,7 @@ def prepare_payer(params: Mapping[str, Any], ctx: Context, where: str) -> PayerT
         pa.get("label"),
         {k: " ".join(a for a in v if a) for k, v in advice.items()},
         {code: _indicator_row(code, ctx) for code in pfs_codes},
+        {code: _pfs_view(code, ctx) for code in pfs_codes},
     )
 
 
@@ -155,13 +157,17 @@ def bind_coverage(facts: Facts, ctx: Context, rule: Rule) -> list[Binding]:
     return found
 
 
+_NOT_IN_SNAPSHOT: dict[str, Any] = {"in_snapshot": False, "assistant": None, "assistant_meaning": None}
+
+
 def _pfs_view(code: str, ctx: Context) -> dict[str, Any]:
-    """The order's code in the Medicare PFS snapshot: its assistant-at-surgery indicator and its
-    meaning (absent when the code is not in the snapshot), so a reason sentence can hold per code."""
+    """The code in the Medicare PFS snapshot: its assistant-at-surgery indicator and its meaning
+    (absent when the code is not in the snapshot), so a reason sentence can hold per code. Built at
+    load for every snapshot code (PayerTable.pfs_views)."""
     pfs = ctx.tables.files.get("medicare-pfs-indicators", {})
     row = pfs.get("codes", {}).get(code)
     if row is None:
-        return {"in_snapshot": False, "assistant": None, "assistant_meaning": None}
+        return _NOT_IN_SNAPSHOT
     assistant = row.get("assistant")
     meaning = pfs.get("meanings", {}).get("assistant", {}).get(assistant) if assistant else None
     return {"in_snapshot": True, "assistant": assistant, "assistant_meaning": meaning}
@@ -177,7 +183,8 @@ def bind_coverage_information(facts: Facts, ctx: Context, rule: Rule) -> list[Bi
         binding = order_binding(facts, order)
         binding["payer"] = _payer_view(facts, rule.prepared)
         binding["urgency"] = emergent_text(facts, order)
-        binding["pfs"] = _pfs_view(order.code, ctx)
+        table: PayerTable = rule.prepared
+        binding["pfs"] = table.pfs_views.get(order.code) or _NOT_IN_SNAPSHOT
         found.append(binding)
     return found
 

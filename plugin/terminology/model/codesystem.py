@@ -286,9 +286,17 @@ class CodeSystemView:
                 return True
         return False
 
-    def property_codes_for(self, uri: str, *fallback: str) -> set[str]:
-        codes = {c for c, d in self.property_defs.items() if d.get("uri") == uri}
-        return codes | set(fallback)
+    def property_codes_for(self, uri: str, *fallback: str) -> frozenset[str]:
+        """The property codes that mean `uri` here, plus the usual names of it. Kept per question: the
+        property definitions do not change once the view is built, and concept status checks
+        (`is_abstract`, `is_inactive`) ask on every code they look at."""
+        memo: dict[tuple[str, tuple[str, ...]], frozenset[str]]
+        memo = self.__dict__.setdefault("_property_codes", {})
+        found = memo.get((uri, fallback))
+        if found is None:
+            codes = {c for c, d in self.property_defs.items() if d.get("uri") == uri}
+            found = memo[(uri, fallback)] = frozenset(codes | set(fallback))
+        return found
 
     def used_property_codes(self) -> set[str]:
         """Property codes some concept states (declared in `property` or not)."""
