@@ -48,16 +48,10 @@ class Order:
     in_family: bool
     priority: str | None
     pos: list[str]
+    resource_type: str  # ServiceRequest or Appointment
+    label: str  # "33952 (ServiceRequest/1)", or the code alone for an order without an id
     # What rules read of this order (binders.order_view), built on first use and then shared.
     view: dict[str, Any] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def resource_type(self) -> str:
-        return str(self.resource.get("resourceType"))
-
-    @property
-    def label(self) -> str:
-        return f"{self.code} ({self.ref})" if self.ref else self.code
 
 
 @dataclass
@@ -173,11 +167,12 @@ def build_orders(hook: str, context: dict[str, Any], tables: Tables, request_dat
         primary = cpt[family[0]] if family else cpt[0]
         ref = reference_of(resource)
         service_date, source = _service_date(resource, request_date)
+        code = codes[family[0]] if family else codes[0]
         orders.append(
             Order(
                 ref=ref,
                 resource=resource,
-                code=codes[family[0]] if family else codes[0],
+                code=code,
                 codes=codes,
                 display=as_str(primary.get("display")),
                 quantity=_quantity(resource),
@@ -187,6 +182,8 @@ def build_orders(hook: str, context: dict[str, Any], tables: Tables, request_dat
                 in_family=bool(family),
                 priority=as_str(resource.get("priority")),
                 pos=_pos_codes(resource, pos_systems) if pos_systems else [],
+                resource_type=resource_type,
+                label=f"{code} ({ref})" if ref else code,
             )
         )
     return orders
