@@ -286,17 +286,11 @@ class CodeSystemView:
                 return True
         return False
 
-    def property_codes_for(self, uri: str, *fallback: str) -> frozenset[str]:
-        """The property codes that mean `uri` here, plus the usual names of it. Kept per question: the
-        property definitions do not change once the view is built, and concept status checks
-        (`is_abstract`, `is_inactive`) ask on every code they look at."""
-        memo: dict[tuple[str, tuple[str, ...]], frozenset[str]]
-        memo = self.__dict__.setdefault("_property_codes", {})
-        found = memo.get((uri, fallback))
-        if found is None:
-            codes = {c for c, d in self.property_defs.items() if d.get("uri") == uri}
-            found = memo[(uri, fallback)] = frozenset(codes | set(fallback))
-        return found
+    def property_codes_for(self, uri: str, *fallback: str) -> set[str]:  # kept per question (read only)
+        memo, key = self.__dict__.setdefault("_pcodes", {}), (uri, fallback)
+        if key not in memo:
+            memo[key] = {c for c, d in self.property_defs.items() if d.get("uri") == uri}.union(fallback)
+        return memo[key]
 
     def used_property_codes(self) -> set[str]:
         """Property codes some concept states (declared in `property` or not)."""
