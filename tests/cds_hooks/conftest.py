@@ -25,7 +25,9 @@ def cds_settings(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "storage": {"url": f"sqlite:///{tmp_path / 'feedback.db'}"},
         "security": {"require_jwt": False, "issuers": []},
-        "limits": {"fetch_timeout_seconds": 1.0},
+        # Generous, so a loopback FHIR server on a loaded machine still answers in time; the tests about
+        # a server that does not answer shorten it (short_fetch_timeout).
+        "limits": {"fetch_timeout_seconds": 10.0},
     }
     for key, value in extra.items():
         settings[key] = {**settings.get(key, {}), **value}
@@ -54,6 +56,13 @@ def cds_app(tmp_path: Path) -> Flask:
     application = create_app(cds_settings(tmp_path))
     application.config["TESTING"] = True
     return application
+
+
+@pytest.fixture
+def short_fetch_timeout(cds_app: Flask) -> float:
+    """A 1 s fetch timeout on the test app, for the tests whose FHIR server answers late."""
+    cds_app.config["PLUGIN"]["limits"]["fetch_timeout_seconds"] = 1.0
+    return 1.0
 
 
 @pytest.fixture

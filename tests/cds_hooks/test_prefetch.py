@@ -206,8 +206,8 @@ def test_fhir_server_refusing_connections__412_for_the_patient(cds_client) -> No
     assert "could not be reached" in reply.get_json()["message"]
 
 
-def test_fhir_server_timing_out__412_for_the_patient(cds_client, fhir) -> None:
-    fhir.delay["Patient"] = 2.5  # the test app's fetch timeout is 1 s
+def test_fhir_server_timing_out__412_for_the_patient(cds_client, fhir, short_fetch_timeout) -> None:
+    fhir.delay["Patient"] = 2.5  # the fetch timeout is 1 s
     started = time.monotonic()
     reply = post(
         cds_client, order_sign([service_request("sr-1", "33952")], prefetch_data={}, fhir_server=fhir.base)
@@ -244,7 +244,7 @@ def test_other_key_fails__data_quality_card_and_the_rest_of_the_advice(call, fhi
     assert [r["type"] for r in fhir.requests] == ["Coverage"]  # the redirect was not followed
 
 
-def test_other_key_times_out__data_quality_card(call, fhir) -> None:
+def test_other_key_times_out__data_quality_card(call, fhir, short_fetch_timeout) -> None:
     fhir.delay["Condition"] = 2.5
     pre = stubs.prefetch(birth_date="2020-11-21")
     del pre["conditions"]
